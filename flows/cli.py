@@ -1,0 +1,61 @@
+"""The ``reelwright`` command line.
+
+Each area registers its commands from its own module (listed in ``COMMAND_MODULES``, each exposing
+``register(app)``), so the root stays small and imports stay lazy: torch loads only for model commands.
+Errors derived from ``ReelwrightError`` print as one clear message and exit 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+from schemas.errors import ReelwrightError
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "flows.cli_render",
+)
+
+app = typer.Typer(
+    name="reelwright",
+    help="Reelwright: short-drama production pipeline (script → plan → generate → assemble → feedback → retrain).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        app(args=argv, standalone_mode=False)
+    except ReelwrightError as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        return 1
+    except typer.Exit as ex:
+        return ex.exit_code
+    except typer.Abort:
+        typer.secho("aborted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        typer.secho("interrupted", err=True)
+        return 130
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Persistence: the content-addressed asset store and the SQLAlchemy run/feedback database."""

@@ -1,0 +1,1 @@
+"""The work: one subpackage per stage, plain functions with thin Prefect task wrappers."""

@@ -1,0 +1,1 @@
+"""Generation backends behind one protocol, chosen at the composition root (CLI / flow parameters)."""
