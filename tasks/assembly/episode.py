@@ -1,0 +1,71 @@
+"""The episode: shots joined by stream copy with the mix muxed in (content-addressed), then delivered to OUT."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from schemas.errors import ConfigError
+from storage.assets import LocalAssetStore, code_version, content_key
+from tasks.assembly.mux import join_and_mux
+from tasks.media.files import atomic_path, write_text_atomic
+
+
+def assemble_episode(store: LocalAssetStore, shot_videos: Sequence[str], mix_wav: str, *, audio_bitrate: str = "192k") -> tuple[str, bool]:
+    """Join ``shot_videos`` and mux ``mix_wav``; returns (path, cached)."""
+    key = content_key(
+        "episode", [Path(p).name for p in shot_videos], Path(mix_wav).name, audio_bitrate,
+        code_version("tasks.assembly.mux"),
+    )  # fmt: skip
+    path = store.path("episodes", key, ".mp4")
+    if path.is_file():
+        return str(path), True
+    with store.writing("episodes", key, ".mp4") as tmp:
+        join_and_mux(shot_videos, mix_wav, tmp, audio_bitrate=audio_bitrate)
+    return str(path), False
+
+
+def check_output_dir(out: str | Path) -> Path:
+    """Create ``out`` or explain why it cannot be used — before any work is done."""
+    out = Path(out).expanduser()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".reelwright-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write to the output directory {out}: {exc.strerror or exc}",
+            field="--out",
+            hint="choose a directory you can write to (it is created if missing)",
+        ) from None
+    return out.resolve()
+
+
+def copy_atomic(src: str | Path, dest: Path) -> Path:
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)
+    return dest
+
+
+def deliver(
+    out: Path,
+    *,
+    episode: str,
+    files: Mapping[str, str | Path],
+    documents: Mapping[str, object],
+) -> dict[str, str]:
+    """Copy ``episode`` and ``files`` (name → source) into ``out`` and write ``documents`` (name → JSON value).
+
+    Every file appears by atomic rename; the episode last, so its presence means the delivery is complete.
+    """
+    written: dict[str, str] = {}
+    for name, src in files.items():
+        written[name] = str(copy_atomic(src, out / name))
+    for name, value in documents.items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
+        written[name] = str(write_text_atomic(out / name, text))
+    written["episode.mp4"] = str(copy_atomic(episode, out / "episode.mp4"))
+    return written
