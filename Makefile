@@ -6,7 +6,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.reelwright/prefect
-export PREFECT_LOGGING_LEVEL ?= WARNING
 
 .PHONY: demo demo-zh test test-slow test-all model bench install clean
 

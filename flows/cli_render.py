@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -81,6 +82,7 @@ def render(
     db: str | None = typer.Option(None, help="Run database URL (default: no recording; e.g. sqlite:///reelwright.db)."),
     bible: Path | None = typer.Option(None, help="Series bible YAML with voice casting."),
     music: Path | None = typer.Option(None, help="Use this music track instead of the generated score."),
+    size: str = typer.Option("1080x1920", help="Frame size WIDTHxHEIGHT (delivery default 1080x1920)."),
     force: bool = typer.Option(False, help="Run the flow even when the output is up to date."),
 ) -> None:
     """Render an episode: script → plan → voices, shots, score → mix → episode.mp4 with QC."""
@@ -100,7 +102,7 @@ def render(
     options = {
         "backend": backend, "backend_option": backend_option, "retakes": retakes, "db": db,
         "bible": str(bible) if bible else None, "music": str(music) if music else None,
-        "cache": str(cache) if cache else None,
+        "cache": str(cache) if cache else None, "size": size,
     }  # fmt: skip
     started = time.time()
     key = _up_to_date_key(script, plan, options)
@@ -108,6 +110,10 @@ def render(
     if previous:
         typer.echo(f"up to date: {out / 'episode.mp4'} ({previous['shots']} shots, {previous['duration_s']:.1f} s) — nothing to do")
         return
+    from tasks.pipeline import preflight
+
+    preflight(str(script), str(out), backend, backend_option, "espeak", options["music"], size)
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")  # failures are reported as one clear message
     from flows import progress
     from flows.render_episode import render_episode
 

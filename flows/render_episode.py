@@ -43,9 +43,10 @@ def render_episode(
     bible: str | None = None,
     music: str | None = None,
     tts: str = "espeak",
+    size: str = "1080x1920",
 ) -> dict:
     """Render ``script`` into ``out``/episode.mp4 (+ srt, vtt, cover, plan.json, qc.json, stems/)."""
-    job = prepare(script, out, backend, backend_option, plan, retakes or {}, cache, bible, db, tts, music)
+    job = prepare(script, out, backend, backend_option, plan, retakes or {}, cache, bible, db, tts, music, size)
     emit("plan", status="done", detail=f"{len(job.plan.shots())} shots in {len(job.plan.scenes)} scenes")
 
     lines = [(shot.id, i) for shot in job.plan.shots() for i in range(len(shot.dialogue))]

@@ -103,27 +103,15 @@ def prepare(
     db: str | None,
     tts: str,
     music: str | None,
+    size: str = "1080x1920",
 ) -> Job:
     """Validate everything up front (output dir, backend, TTS, font, music file), parse, plan and cast."""
-    from tasks.assembly.episode import check_output_dir
     from tasks.audio.casting import cast_voices, load_bible
-    from tasks.audio.tts import get_engine
-    from tasks.generate.registry import make_backend
     from tasks.planning import plan_script
-    from tasks.script import parse_text
 
-    out_dir = check_output_dir(out)
-    make_backend(backend, backend_option)
-    get_engine(tts)
-    from tasks.assembly.subtitles import SubtitleRenderer
-
-    SubtitleRenderer(1080, 1920)  # raises a clear error when the CJK font is missing
-    if music and not Path(music).is_file():
-        raise ConfigError("no such music file", file=music, field="--music", hint="pass an existing audio file")
-    path = Path(script_path)
-    text = _read_script_text(path)
-    script = parse_text(text, source=str(path), format=None)
-    plan = _load_plan(plan_path) if plan_path else plan_script(script, retakes=dict(retakes))
+    out_dir, path, text, script = preflight(script_path, out, backend, backend_option, tts, music, size)
+    width, height = parse_size(size)
+    plan = _load_plan(plan_path) if plan_path else plan_script(script, retakes=dict(retakes), width=width, height=height)
     bible_obj = load_bible(bible) if bible else None
     previous = _stored_casting(db, script.title) if db else None
     casting = cast_voices(_cast_list(script, plan), script.language, bible=bible_obj, previous=previous)
@@ -143,6 +131,37 @@ def _cast_list(script: Script, plan: ShotPlan) -> list:
     declared = {c.name: c for c in script.characters}
     speakers = [line.character for shot in plan.shots() for line in shot.dialogue]
     return [*declared.values(), *(Character(name=n) for n in dict.fromkeys(speakers) if n not in declared)]
+
+
+def parse_size(size: str) -> tuple[int, int]:
+    """``"1080x1920"`` → (1080, 1920); even numbers only (yuv420p)."""
+    w, _, h = size.lower().partition("x")
+    if not (w.isdigit() and h.isdigit()) or int(w) % 2 or int(h) % 2 or int(w) < 64 or int(h) < 64:
+        raise ConfigError(f"bad frame size {size!r}", field="size", hint="write WIDTHxHEIGHT with even numbers ≥ 64, e.g. 1080x1920")
+    return int(w), int(h)
+
+
+def preflight(
+    script_path: str, out: str, backend: str, backend_option: str | None, tts: str, music: str | None, size: str
+) -> tuple[Path, Path, str, Script]:
+    """Every check that needs no rendering: fail in a second with one clear message, before any work starts."""
+    from tasks.assembly.episode import check_output_dir
+    from tasks.assembly.subtitles import SubtitleRenderer
+    from tasks.audio.tts import get_engine
+    from tasks.generate.registry import make_backend
+    from tasks.script import parse_text
+
+    parse_size(size)
+    make_backend(backend, backend_option)
+    get_engine(tts)
+    SubtitleRenderer(1080, 1920)  # raises a clear error when the CJK font is missing
+    if music and not Path(music).is_file():
+        raise ConfigError("no such music file", file=music, field="--music", hint="pass an existing audio file")
+    path = Path(script_path)
+    text = _read_script_text(path)
+    script = parse_text(text, source=str(path), format=None)
+    out_dir = check_output_dir(out)
+    return out_dir, path, text, script
 
 
 def _stored_casting(db: str, series: str) -> dict | None:
@@ -271,7 +290,9 @@ def finish(
     write_vtt(cues, staging / "episode.vtt", fps=job.plan.fps)
     cover = staging / "cover.jpg"
     make_cover(_cover_frame(shots), job.plan.title, job.plan.episode, cover)
-    qc = measure_qc(episode)
+    from schemas.delivery import DeliverySpec
+
+    qc = measure_qc(episode, DeliverySpec(width=job.plan.width, height=job.plan.height, fps=job.plan.fps))
     qc["unmatched_sfx"] = sorted({c for s in shots for c in s.unmatched_sfx})
     qc["unknown_emotions"] = sorted({v.parenthetical for v in voiced.values() if v.parenthetical and not v.emotion_known})
     qc["extended_shots"] = [sid for sid, t in timing.timed.items() if t.extended]

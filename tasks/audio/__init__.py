@@ -1,0 +1,1 @@
+"""Sound: speech, casting, emotion, effects, score and the mix."""
