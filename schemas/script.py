@@ -73,6 +73,7 @@ class Scene(Frozen):
     location: str = ""
     time_of_day: TimeOfDay = TimeOfDay.unspecified
     characters: tuple[str, ...] = ()  # declared cast (人物：…) plus everyone who speaks
+    declared: tuple[str, ...] = ()  # only the declared cast (人物：…), for checks against who actually speaks
     elements: tuple[Element, ...] = ()
 
 

@@ -1,0 +1,408 @@
+"""Fountain (https://fountain.io) → Script.
+
+The parser works in three passes, like the reference parsers: cut the boneyard (``/* */``) and notes (``[[ ]]``)
+out of the text while remembering every character's source line, split what is left into paragraphs at empty
+lines, then decide each paragraph's kind from its first line and its neighbours. Where the spec is silent the
+behaviour matches screenplain's test files (notes removed from the text around them, forced transitions
+upper-cased, leading spaces of action kept).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from schemas.script import Element, ElementKind, Script, TimeOfDay
+from tasks.script.build import Piece, SceneDraft, assemble, merge_by_line
+from tasks.script.errors import ScriptError
+from tasks.script.text import CJK_ANY, CONTINUOUS_WORDS, detect_lang, majority_lang, parse_number, strip_emphasis
+from tasks.script.text import time_of_day as tod_of
+
+SCENE_RE = re.compile(
+    r"^(?P<ie>INT\.?\s*/\s*EXT|EXT\.?\s*/\s*INT|I\.?\s*/\s*E|INT|EXT|EST|ИНТ|ЭКСТ|НАТ)(?:\.|。|\s)\s*(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+SCENE_NUMBER_RE = re.compile(r"\s*#(?P<num>[\w.\-]+)#\s*$")
+TITLE_KEY_RE = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9 _-]{0,30}?)\s*[:：]\s*(?P<value>.*)$")
+TITLE_KEYS = {
+    "title", "credit", "author", "authors", "source", "draft date", "date", "contact", "copyright", "notes",
+    "revision", "episode", "language", "logline", "synopsis", "series", "format", "based on", "written by",
+}  # fmt: skip
+CENTERED_RE = re.compile(r"^\s*>\s*(?P<text>.*?)\s*<\s*$")
+PAGE_BREAK_RE = re.compile(r"^\s*={3,}\s*$")
+TRANSITIONS = {"FADE IN:", "FADE OUT.", "FADE OUT:", "FADE TO BLACK.", "CUT TO BLACK.", "FADE TO WHITE."}
+NOTE_RE = re.compile(r"\[\[(?P<body>(?:[^\]\n]|\](?!\])|\n(?!\n))*)\]\]")
+EXT_GROUP_RE = re.compile(r"[(（]([^)）]*)[)）]")
+CUE_RE = re.compile(r"^(?P<name>[^(（]*?)\s*(?P<ext>(?:[(（][^)）]*[)）]\s*)*)$")
+CONTD = re.compile(r"^(CONT['’]?D|CONT\.?|CONTINUED|CONTINUING)$", re.IGNORECASE)
+LETTER = re.compile(r"[^\W\d_]")
+SENTENCE_END = re.compile(r"[.!?。！？…，,；;：:]$")
+
+INTERIOR = {"INT": "INT", "EXT": "EXT", "EST": "EXT", "ИНТ": "INT", "ЭКСТ": "EXT", "НАТ": "EXT"}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One source line after the boneyard and notes are cut: its 1-based source line number and raw text."""
+
+    no: int
+    raw: str
+
+    @property
+    def text(self) -> str:
+        return self.raw.strip()
+
+    @property
+    def soft_blank(self) -> bool:
+        """Two or more spaces alone on a line: an empty line that does not end the current block (spec)."""
+        return len(self.raw) >= 2 and self.raw.strip(" ") == ""
+
+
+# -- pass 1: boneyard and notes --------------------------------------------------------------------------------------
+
+
+def _origins(text: str) -> list[int]:
+    out, line = [], 1
+    for ch in text:
+        out.append(line)
+        if ch == "\n":
+            line += 1
+    return out
+
+
+def _cut(text: str, origins: list[int], start: int, end: int) -> tuple[str, list[int]]:
+    """Remove text[start:end]; where that leaves two spaces side by side, keep one."""
+    if 0 < start and end < len(text) and text[start - 1] == " " and text[end] == " ":
+        end += 1
+    return text[:start] + text[end:], origins[:start] + origins[end:]
+
+
+def cut_boneyard(text: str, origins: list[int], source: str) -> tuple[str, list[int], list[Element]]:
+    """Remove every ``/* … */`` span; each becomes a boneyard element. An unclosed ``/*`` is an error."""
+    found: list[Element] = []
+    pos = 0
+    while (start := text.find("/*", pos)) >= 0:
+        end = text.find("*/", start + 2)
+        if end < 0:
+            line = origins[start]
+            column = start - text.rfind("\n", 0, start)
+            raise ScriptError(
+                "a boneyard `/*` is never closed", file=source, line=line, column=column,
+                expected="a matching `*/` after it", hint=f"add `*/` where the cut text ends (it opens on line {line})",
+            )  # fmt: skip
+        found.append(Element(kind=ElementKind.boneyard, text=text[start + 2 : end].strip(), line=origins[start]))
+        text, origins = _cut(text, origins, start, end + 2)
+        pos = start
+    return text, origins, found
+
+
+def cut_notes(text: str, origins: list[int]) -> tuple[str, list[int], list[Element]]:
+    """Remove every ``[[ … ]]`` (it may span lines, but not an empty line); each becomes a note element."""
+    found: list[Element] = []
+    pos = 0
+    while m := NOTE_RE.search(text, pos):
+        body = "\n".join(part.strip() for part in m.group("body").split("\n")).strip()
+        found.append(Element(kind=ElementKind.note, text=body, line=origins[m.start()]))
+        text, origins = _cut(text, origins, m.start(), m.end())
+        pos = m.start()
+    return text, origins, found
+
+
+def split_lines(text: str, origins: list[int]) -> list[Line]:
+    lines, offset = [], 0
+    last = origins[-1] if origins else 1
+    for raw in text.split("\n"):
+        no = origins[offset] if offset < len(origins) else last + 1
+        lines.append(Line(no, raw.rstrip("\n")))
+        offset += len(raw) + 1
+    return lines
+
+
+# -- pass 2: title page and paragraphs -------------------------------------------------------------------------------
+
+
+def title_page(lines: list[Line]) -> tuple[list[tuple[str, str]], int]:
+    """The title page's (key, value) pairs and the index of the first body line (0 when there is no title page)."""
+    i = 0
+    while i < len(lines) and not lines[i].text:
+        i += 1
+    if i == len(lines):
+        return [], 0
+    m = TITLE_KEY_RE.match(lines[i].raw)
+    if not m:
+        return [], 0
+    key = m.group("key").strip()
+    if key.lower() not in TITLE_KEYS and key == key.upper():
+        return [], 0  # "FADE IN:" and friends are not title-page keys
+    pairs: list[list[str]] = []
+    while i < len(lines) and lines[i].text:
+        raw = lines[i].raw
+        m = TITLE_KEY_RE.match(raw)
+        if m and not raw[:1].isspace():
+            pairs.append([m.group("key").strip(), m.group("value").strip()])
+        elif pairs:
+            value = pairs[-1][1]
+            pairs[-1][1] = f"{value}\n{raw.strip()}" if value else raw.strip()
+        i += 1
+    return [(k, v) for k, v in pairs], i
+
+
+def paragraphs(lines: list[Line]) -> list[list[Line]]:
+    """Lines grouped at empty lines; a soft blank (two spaces) stays inside its paragraph."""
+    out: list[list[Line]] = []
+    current: list[Line] = []
+    for line in lines:
+        if line.text or line.soft_blank:
+            current.append(line)
+        elif current:
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    trimmed = []
+    for para in out:
+        while para and not para[0].text:
+            para = para[1:]
+        while para and not para[-1].text:
+            para = para[:-1]
+        if para:
+            trimmed.append(para)
+    return trimmed
+
+
+# -- pass 3: element kinds --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cue:
+    name: str
+    extension: str | None
+    dual: bool
+    forced: bool
+
+
+def character_cue(raw: str) -> Cue | None:
+    """The character cue on this line (``NAME``, ``NAME (V.O.)``, ``@McNAME``, ``NAME ^``), or None.
+
+    A cue is upper case with at least one letter; names in scripts without letter case (Chinese, Japanese) count
+    when short and free of sentence punctuation. Extensions may be lower case (``HANS (on the radio)``).
+    """
+    s = raw.strip()
+    forced = s.startswith("@")
+    if forced:
+        s = s[1:].strip()
+    dual = s.endswith("^")
+    if dual:
+        s = s[:-1].rstrip()
+    m = CUE_RE.match(s)
+    if not m:
+        return None
+    name = m.group("name").strip()
+    if not name or not LETTER.search(name):
+        return None
+    if not forced:
+        if name != name.upper() or SENTENCE_END.search(name) or SCENE_RE.match(name):
+            return None
+        if CJK_ANY.search(name) and (len(name) > 12 or re.search(r"[\s，。！？、；：「」“”]", name)):
+            return None
+    groups = [g.strip() for g in EXT_GROUP_RE.findall(m.group("ext"))]
+    groups = [g for g in groups if g]
+    meaningful = [g for g in groups if not CONTD.match(g)]
+    extension = ", ".join(meaningful or groups) or None
+    return Cue(name=name, extension=extension, dual=dual, forced=forced)
+
+
+def parse_heading(text: str, line: int, forced: bool) -> SceneDraft:
+    """A SceneDraft from a heading line: interior, location and time of day split at the dashes."""
+    number = None
+    if m := SCENE_NUMBER_RE.search(text):
+        number = m.group("num")
+        text = text[: m.start()].rstrip()
+    heading = text[1:].strip() if forced else text.strip()
+    interior = None
+    rest = heading
+    if not forced and (m := SCENE_RE.match(heading)):
+        prefix = re.sub(r"[\s.]", "", m.group("ie")).upper()
+        interior = "INT/EXT" if "/" in prefix else INTERIOR.get(prefix)
+        rest = m.group("rest")
+    rest = rest.strip().lstrip("-–— ").strip()
+    parts = [p.strip() for p in re.split(r"\s+[-–—]+\s+|\s*[–—]\s*", rest) if p.strip()]
+    if len(parts) == 1 and "-" in rest:
+        pieces = [p.strip() for p in rest.rsplit("-", 1)]
+        if tod_of(pieces[-1]) is not None:
+            parts = pieces
+    if len(parts) == 1 and " " in rest:
+        words = rest.rsplit(" ", 1)
+        if tod_of(words[-1]) is not None:
+            parts = words
+    tod, continuous, cut = TimeOfDay.unspecified, False, len(parts)
+    for i, part in enumerate(parts):
+        bare = re.sub(r"\s*[(（][^)）]*[)）]", "", part).strip()
+        if (found := tod_of(bare)) is not None and tod is TimeOfDay.unspecified:
+            tod, cut = found, min(cut, i)
+        elif bare.upper() in CONTINUOUS_WORDS and not continuous and tod is TimeOfDay.unspecified:
+            continuous, cut = True, min(cut, i)
+    location = " - ".join(parts[:cut]) if cut else " - ".join(parts)
+    if cut == 0:
+        location = ""
+    return SceneDraft(
+        heading=heading, line=line, number=number, interior=interior, location=location,
+        time_of_day=tod, continuous=continuous,
+    )  # fmt: skip
+
+
+def _is_heading(para: list[Line]) -> bool:
+    s = para[0].text
+    if s.startswith(".") and not s.startswith("..") and len(s) > 1 and not s[1].isspace():
+        return True
+    if not SCENE_RE.match(s):
+        return False
+    # Spec: a heading stands alone. Accept a following line only under an UPPERCASE heading, which cannot be prose.
+    return len(para) == 1 or s == s.upper()
+
+
+def _is_transition(para: list[Line]) -> bool:
+    if len(para) != 1:
+        return False
+    raw, s = para[0].raw, para[0].text
+    if s.startswith(">") and not s.endswith("<"):
+        return True
+    if raw != raw.rstrip() or s != s.upper() or not LETTER.search(s):
+        return False
+    return s.endswith("TO:") or s in TRANSITIONS
+
+
+class _Body:
+    """Walks the paragraphs and collects pieces in order."""
+
+    def __init__(self) -> None:
+        self.pieces: list[Piece] = []
+
+    def add(self, kind: ElementKind, text: str, line: int, **fields) -> None:
+        self.pieces.append(Element(kind=kind, text=text, line=line, **fields))
+
+    def paragraph(self, para: list[Line]) -> None:
+        while para:
+            para = self._one(para)
+
+    def _one(self, para: list[Line]) -> list[Line]:
+        """Consume the leading element(s) of ``para``; return what is left to classify."""
+        first = para[0]
+        s = first.text
+        if PAGE_BREAK_RE.match(first.raw):
+            self.add(ElementKind.page_break, "", first.no)
+            return para[1:]
+        if s.startswith("#"):
+            depth = len(s) - len(s.lstrip("#"))
+            self.add(ElementKind.section, s[depth:].strip(), first.no, depth=depth)
+            return para[1:]
+        if s.startswith("=") and not s.startswith("==="):
+            self.add(ElementKind.synopsis, strip_emphasis(s[1:].strip()), first.no)
+            return para[1:]
+        if _is_heading(para):
+            self.pieces.append(parse_heading(s, first.no, forced=s.startswith(".")))
+            return para[1:]
+        if _is_transition(para):
+            text = s[1:].strip().upper() if s.startswith(">") else s
+            self.add(ElementKind.transition, strip_emphasis(text), first.no, forced=s.startswith(">"))
+            return []
+        if CENTERED_RE.match(first.raw):
+            n = 0
+            while n < len(para) and (m := CENTERED_RE.match(para[n].raw)):
+                n += 1
+            text = "\n".join(CENTERED_RE.match(line.raw).group("text") for line in para[:n])
+            self.add(ElementKind.centered, strip_emphasis(text), first.no)
+            return para[n:]
+        if s.startswith("~"):
+            n = 0
+            while n < len(para) and para[n].text.startswith("~"):
+                n += 1
+            text = "\n".join(line.text[1:].strip() for line in para[:n])
+            self.add(ElementKind.lyrics, strip_emphasis(text), first.no)
+            return para[n:]
+        if len(para) >= 2 and not s.startswith("!") and (cue := character_cue(first.raw)):
+            self._dialogue(cue, para)
+            return []
+        self._action(para)
+        return []
+
+    def _action(self, para: list[Line]) -> None:
+        forced = para[0].text.startswith("!")
+        rows = [line.raw.rstrip() for line in para]
+        if forced:
+            rows[0] = rows[0].lstrip()[1:]
+        text = strip_emphasis("\n".join(rows).replace("\t", "    "))
+        self.add(ElementKind.action, text, para[0].no, forced=forced)
+
+    def _dialogue(self, cue: Cue, para: list[Line]) -> None:
+        who = {"character": cue.name, "extension": cue.extension, "dual": cue.dual}
+        self.add(ElementKind.character, cue.name, para[0].no, forced=cue.forced, **who)
+        spoken: list[str] = []
+        start = 0
+
+        def flush() -> None:
+            while spoken and not spoken[-1]:
+                spoken.pop()
+            if spoken:
+                self.add(ElementKind.dialogue, strip_emphasis("\n".join(spoken)), start, **who)
+            spoken.clear()
+
+        rest = para[1:]
+        i = 0
+        while i < len(rest):
+            line, s = rest[i], rest[i].text
+            if s[:1] in "(（":
+                end = i
+                while end < len(rest) and not rest[end].text.endswith((")", "）")):
+                    if end > i and rest[end].text[:1] in "(（":
+                        end = len(rest)
+                        break
+                    end += 1
+                if end < len(rest) and (end == i or ")" not in s and "）" not in s):
+                    flush()
+                    text = " ".join(r.text for r in rest[i : end + 1])
+                    self.add(ElementKind.parenthetical, strip_emphasis(text), line.no, **who)
+                    i = end + 1
+                    continue
+            if s.startswith("~"):
+                flush()
+                self.add(ElementKind.lyrics, strip_emphasis(s[1:].strip()), line.no, **who)
+            elif s or spoken:
+                if not spoken:
+                    start = line.no
+                spoken.append(s)
+            i += 1
+        flush()
+
+
+def parse_fountain(text: str, *, source: str = "<string>") -> Script:
+    """The Script of a Fountain document (already decoded and normalised)."""
+    origins = _origins(text)
+    text, origins, boneyard = cut_boneyard(text, origins, source)
+    text, origins, notes = cut_notes(text, origins)
+    lines = split_lines(text, origins)
+    pairs, start = title_page(lines)
+    body = _Body()
+    for para in paragraphs(lines[start:]):
+        body.paragraph(para)
+    pieces = merge_by_line(body.pieces, boneyard + notes)
+
+    meta = {k.lower(): v for k, v in pairs}
+    spoken = [p.text for p in pieces if isinstance(p, Element) and p.kind is ElementKind.dialogue]
+    language = meta.get("language", "").strip().lower() or majority_lang(spoken, "en")
+    pieces = [
+        p.model_copy(update={"lang": detect_lang(p.text, language)})
+        if isinstance(p, Element) and p.kind in (ElementKind.dialogue, ElementKind.lyrics) and p.character
+        else p
+        for p in pieces
+    ]
+    title = " ".join(strip_emphasis(meta.get("title", "")).split())
+    if not title and source != "<string>" and not source.startswith("<"):
+        stem = Path(source).stem.replace("_", " ").replace("-", " ").strip()
+        title = stem.title() if stem == stem.lower() else stem
+    return assemble(
+        pieces, source=source, fmt="fountain", language=language, title=title or "Untitled",
+        title_page=tuple(pairs), episode=parse_number(meta.get("episode", "")) if meta.get("episode") else None,
+        synopsis=strip_emphasis(meta.get("synopsis") or meta.get("logline") or ""),
+    )  # fmt: skip
