@@ -1,0 +1,82 @@
+"""The shot's effects track: each SFX cue synthesised, placed at its exact sample and panned to whoever acts.
+
+Synthesis lives in ``tasks.audio.sfx`` (``match_cue`` names a sound for a cue text, ``synthesize`` renders it
+through a room); this module only decides where and how loud it sits in the shot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from schemas.plan import Cue
+from tasks.media.timebase import seconds_to_samples
+from tasks.video.errors import VideoError
+from tasks.video.looks import stable_rng
+
+
+@dataclass(frozen=True, slots=True)
+class EffectsTrack:
+    audio: np.ndarray  # (samples, 2) float32
+    placed: tuple[dict, ...]  # one record per cue that sounded: text, sound, sample, pan, character
+    unmatched: tuple[str, ...]  # cue texts no synthesiser matched
+
+
+def acting_character(cue: Cue, positions: Mapping[str, float], speaker: str | None) -> str | None:
+    """Whose sound it is: a character named in the cue text, else the speaker, else the only one on screen."""
+    text = cue.text.casefold()
+    named = [n for n in positions if n.casefold() in text]
+    if named:
+        return max(named, key=len)
+    if speaker in positions:
+        return speaker
+    if len(positions) == 1:
+        return next(iter(positions))
+    return None
+
+
+def effects_track(
+    cues: Sequence[Cue],
+    *,
+    samples: int,
+    rate: int,
+    seed: int,
+    room: str | None,
+    positions: Mapping[str, float],
+    speaker: str | None,
+) -> EffectsTrack:
+    """Mix every cue into a ``(samples, 2)`` buffer. ``positions`` maps on-screen names to x in 0..1 of the frame."""
+    audio = np.zeros((samples, 2), np.float32)
+    if not cues:
+        return EffectsTrack(audio, (), ())
+    try:
+        from tasks.audio import sfx
+    except ImportError as exc:
+        raise VideoError(
+            f"the shot has SFX cues but the synthesiser tasks.audio.sfx cannot be imported ({exc})",
+            field="request.sfx", hint="install the full project (`make install`) or remove the cues",
+        ) from None
+    placed: list[dict] = []
+    unmatched: list[str] = []
+    for i, cue in enumerate(cues):
+        name = sfx.match_cue(cue.text)
+        if name is None:
+            unmatched.append(cue.text)
+            continue
+        who = acting_character(cue, positions, speaker)
+        pan = float(np.clip((positions[who] * 2.0 - 1.0) * 0.8, -1.0, 1.0)) if who is not None else 0.0
+        cue_seed = int(stable_rng("sfx", seed, i, cue.text).integers(2**31))
+        sound = np.asarray(sfx.synthesize(name, seed=cue_seed, room=room, pan=pan), np.float32)
+        if sound.ndim == 1:
+            sound = np.repeat(sound[:, None], 2, axis=1)
+        if sound.ndim != 2 or sound.shape[1] != 2:
+            raise VideoError(f"tasks.audio.sfx.synthesize({name!r}) returned shape {sound.shape}, expected (n, 2)",
+                             field="sfx", hint="the synthesiser must return stereo float samples")  # fmt: skip
+        start = seconds_to_samples(max(cue.at, 0.0), rate)
+        end = min(start + len(sound), samples)
+        if end > start:
+            audio[start:end] += sound[: end - start]
+        placed.append({"text": cue.text, "sound": name, "sample": start, "pan": round(pan, 3), "character": who})
+    return EffectsTrack(audio, tuple(placed), tuple(unmatched))

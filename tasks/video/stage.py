@@ -1,0 +1,188 @@
+"""The oversize canvas of one shot: plate and bodies composited once, faces swapped in per frame as patches.
+
+Each figure owns a rectangle around its head and name tag (rectangles never overlap: they are clipped at the
+midpoint between neighbours). A patch is that rectangle fully composited for one head state (breathing lift, eyes,
+speaker highlight); patches are cached, so a frame costs a few slice assignments. The mouth is a still smaller
+opaque patch inside the face, pasted every frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tasks.video.figures import MOUTH_LEVELS, Figure, body_layer, head_sprite
+from tasks.video.text import Sprite, load_font, text_rgba
+
+# The mouth patch (head units, inside the face ellipse for every mouth state).
+MOUTH_BOX = (-0.13, 0.725, 0.13, 0.9)
+
+
+@dataclass(frozen=True, slots=True)
+class FaceState:
+    mouth: int = 0  # 0 closed … MOUTH_LEVELS - 1
+    eyes_open: bool = True
+    lift: int = 0  # breathing: pixels the head rises
+    active: bool = False  # speaking now: highlighted
+
+
+def _glow_rgba(size: int) -> np.ndarray:
+    """A soft warm halo; placed behind the speaker's head it reads as a key light."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    r = np.hypot(xx - size / 2, yy - size / 2) / (size / 2)
+    alpha = np.clip(1.0 - r, 0.0, 1.0) ** 1.5 * 110.0
+    rgba = np.empty((size, size, 4), np.uint8)
+    rgba[..., 0], rgba[..., 1], rgba[..., 2] = 255, 236, 190
+    rgba[..., 3] = alpha.astype(np.uint8)
+    return rgba
+
+
+class Stage:
+    """Composites figures on a plate; :meth:`pose` returns the canvas for one frame's face states."""
+
+    def __init__(
+        self,
+        plate: np.ndarray,
+        figures: Sequence[Figure],
+        *,
+        light: tuple[float, float, float] = (1.0, 1.0, 1.0),
+        font: str | None = None,
+    ) -> None:
+        self.figures = tuple(figures)
+        self.light = np.asarray(light, np.float32)
+        ch, cw = plate.shape[:2]
+        base = plate.copy()
+        for fig in sorted(self.figures, key=lambda f: f.h):  # bigger (nearer) figures in front
+            rgba, x, y = body_layer(fig, (0, 0, cw, ch))
+            if rgba.size:
+                Sprite.from_rgba(self._lit(rgba), x, y).blend(base)
+        self.base = base
+        self.rects = self._rects(cw, ch)
+        self._heads: dict[tuple[int, int, bool], Sprite] = {}
+        self._mouths: dict[tuple[int, int], np.ndarray] = {}
+        self._patches: dict[tuple[int, FaceState], np.ndarray] = {}
+        self._tags = [self._tag_sprites(i, font) for i in range(len(self.figures))]
+        self._glows = [self._glow(fig) for fig in self.figures]
+        self.canvas = base.copy()
+        self._shown: list[FaceState | None] = [None] * len(self.figures)
+        self.pose([FaceState() for _ in self.figures])
+
+    def _lit(self, rgba: np.ndarray) -> np.ndarray:
+        """Figures take the scene's light (blue at night, warm at dusk) so they sit in the plate."""
+        if np.all(self.light == 1.0):
+            return rgba
+        out = rgba.copy()
+        out[..., :3] = np.clip(rgba[..., :3].astype(np.float32) * self.light, 0, 255).astype(np.uint8)
+        return out
+
+    def _rects(self, cw: int, ch: int) -> list[tuple[int, int, int, int]]:
+        order = sorted(range(len(self.figures)), key=lambda i: self.figures[i].cx)
+        rects: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * len(self.figures)
+        for rank, i in enumerate(order):
+            f = self.figures[i]
+            x0, x1 = f.cx - 0.66 * f.h, f.cx + 0.66 * f.h
+            if rank > 0:
+                prev = self.figures[order[rank - 1]]
+                x0 = max(x0, (prev.cx + f.cx) / 2)
+            if rank + 1 < len(order):
+                nxt = self.figures[order[rank + 1]]
+                x1 = min(x1, (nxt.cx + f.cx) / 2)
+            y0 = f.top - (0.45 * f.h + self._tag_height(f) + 4 if f.tag == "above" else 0.45 * f.h) - f.breath
+            y1 = f.top + (1.22 * f.h + self._tag_height(f) + 4 if f.tag == "chest" else 1.4 * f.h)
+            rects[i] = (max(int(x0), 0), max(int(y0), 0), min(int(x1), cw), min(int(np.ceil(y1)), ch))
+        return rects
+
+    @staticmethod
+    def _tag_size(f: Figure) -> int:
+        return int(min(max(0.16 * f.h, 24), 44))
+
+    def _tag_height(self, f: Figure) -> int:
+        return int(self._tag_size(f) * 1.9)
+
+    def _tag_sprites(self, i: int, font_path: str | None) -> tuple[Sprite, Sprite] | None:
+        f = self.figures[i]
+        if f.tag == "none":
+            return None
+        x0, _, x1, _ = self.rects[i]
+        size = self._tag_size(f)
+        sprites = []
+        for active in (False, True):
+            font = load_font(font_path, size)
+            while font.getlength(f.name) + size > (x1 - x0) and size > 12:  # shrink to fit between neighbours
+                size -= 2
+                font = load_font(font_path, size)
+            box = (*f.look.clothing, 235) if active else (20, 20, 24, 150)
+            fill = (255, 255, 255) if active else (210, 210, 210)
+            rgba = text_rgba([f.name], font, fill=fill, box=box, padding=max(4, size // 3))
+            y = f.top - 0.42 * f.h - rgba.shape[0] if f.tag == "above" else f.top + 1.22 * f.h
+            sprites.append(Sprite.from_rgba(rgba, int(f.cx - rgba.shape[1] / 2), int(y)))
+        return sprites[0], sprites[1]
+
+    def _glow(self, f: Figure) -> Sprite:
+        size = max(8, int(1.25 * f.h))
+        return Sprite.from_rgba(_glow_rgba(size), int(f.cx - size / 2), int(f.top + 0.5 * f.h - size / 2))
+
+    def _head(self, i: int, mouth: int, eyes_open: bool) -> Sprite:
+        key = (i, mouth, eyes_open)
+        if key not in self._heads:
+            rgba, x, y = head_sprite(self.figures[i], mouth, eyes_open)
+            self._heads[key] = Sprite.from_rgba(self._lit(rgba), x, y)
+        return self._heads[key]
+
+    def _mouth(self, i: int, level: int) -> np.ndarray:
+        """The opaque mouth box cut from the head sprite drawn with that mouth."""
+        key = (i, level)
+        if key not in self._mouths:
+            f = self.figures[i]
+            rgba, x, y = head_sprite(f, level, True)
+            rgba = self._lit(rgba)
+            bx0, by0, bx1, by1 = self.mouth_box(i, 0)
+            self._mouths[key] = rgba[by0 - y : by1 - y, bx0 - x : bx1 - x, :3].copy()
+        return self._mouths[key]
+
+    def mouth_box(self, i: int, lift: int) -> tuple[int, int, int, int]:
+        """Canvas rectangle (x0, y0, x1, y1) of figure ``i``'s mouth patch at a breathing lift."""
+        f = self.figures[i]
+        x0, y0, x1, y1 = MOUTH_BOX
+        return (int(round(f.cx + x0 * f.h)), int(round(f.top + y0 * f.h)) - lift,
+                int(round(f.cx + x1 * f.h)), int(round(f.top + y1 * f.h)) - lift)  # fmt: skip
+
+    def _patch(self, i: int, state: FaceState) -> np.ndarray:
+        key = (i, FaceState(0, state.eyes_open, state.lift, state.active))
+        patch = self._patches.get(key)
+        if patch is None:
+            if len(self._patches) > 96:
+                self._patches.clear()
+            x0, y0, x1, y1 = self.rects[i]
+            patch = self.base[y0:y1, x0:x1].copy()
+            if state.active:
+                glow = self._glows[i]
+                glow.at(glow.x - x0, glow.y - y0).blend(patch)
+            head = self._head(i, 0, state.eyes_open)
+            head.at(head.x - x0, head.y - state.lift - y0).blend(patch)
+            tags = self._tags[i]
+            if tags is not None:
+                tag = tags[1 if state.active else 0]
+                tag.at(tag.x - x0, tag.y - y0).blend(patch)
+            self._patches[key] = patch
+        return patch
+
+    def pose(self, states: Sequence[FaceState]) -> np.ndarray:
+        """Update the canvas in place to show ``states`` (one per figure) and return it (do not keep it)."""
+        ch, cw = self.canvas.shape[:2]
+        for i, state in enumerate(states):
+            shown = self._shown[i]
+            x0, y0, x1, y1 = self.rects[i]
+            if x1 <= x0 or y1 <= y0:
+                continue
+            if shown is None or (shown.eyes_open, shown.lift, shown.active) != (state.eyes_open, state.lift, state.active):
+                self.canvas[y0:y1, x0:x1] = self._patch(i, state)
+            mouth = self._mouth(i, min(max(state.mouth, 0), MOUTH_LEVELS - 1))
+            mx0, my0, mx1, my1 = self.mouth_box(i, state.lift)
+            cx0, cy0, cx1, cy1 = max(mx0, x0, 0), max(my0, y0, 0), min(mx1, x1, cw), min(my1, y1, ch)
+            if cx1 > cx0 and cy1 > cy0:
+                self.canvas[cy0:cy1, cx0:cx1] = mouth[cy0 - my0 : cy1 - my0, cx0 - mx0 : cx1 - mx0]
+            self._shown[i] = state
+        return self.canvas
