@@ -1,13 +1,13 @@
 """Connecting to the run/feedback database: URL, engine, migrations, sessions, transactions with retry.
 
-The embedded default is SQLite at ``<REELWRIGHT_HOME or ./.reelwright>/reelwright.db``; ``REELWRIGHT_DB`` (or an
-explicit URL) selects anything SQLAlchemy speaks, e.g. ``postgresql+psycopg2://user@host/db``.
+The embedded default is SQLite at ``<REELWRIGHT_HOME or ./.reelwright>/reelwright.db``; ``REELWRIGHT_DB``
+(or an explicit URL) selects anything SQLAlchemy speaks, e.g. ``postgresql+psycopg2://user@host/db``.
 
-SQLite is set up to hold under concurrent writers: WAL (readers never block the writer), foreign keys on, a busy
-timeout, and write transactions that start with ``BEGIN IMMEDIATE`` so two writers queue on the lock instead of
-both reading and then failing to upgrade (the classic "database is locked" that no busy timeout can fix).
-:func:`run_in_transaction` retries a unit of work on the transient errors that remain (lock timeouts, PostgreSQL
-serialization failures and deadlocks).
+SQLite is set up to hold under concurrent writers: WAL (readers never block the writer), foreign keys on,
+a busy timeout, and write transactions that start with ``BEGIN IMMEDIATE`` so two writers queue on the lock
+instead of both reading and then failing to upgrade (the classic "database is locked" that no busy timeout
+can fix). :func:`run_in_transaction` retries a unit of work on the transient errors that remain (lock
+timeouts, PostgreSQL serialization failures and deadlocks).
 
 Sessions are created here, at the boundary (CLI, API request, flow); repositories only receive them.
 """
@@ -123,7 +123,8 @@ def session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Sess
 def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """A session in one transaction: committed when the block ends, rolled back on error.
 
-    ``write=True`` takes SQLite's write lock up front (``BEGIN IMMEDIATE``); use it for units of work that write.
+    ``write=True`` takes SQLite's write lock up front (``BEGIN IMMEDIATE``): use it for units of work
+    that write.
     """
     session = session_factory(engine, write=write)()
     try:
@@ -143,7 +144,11 @@ def is_transient(exc: BaseException) -> bool:
     """True for errors a retry can fix: SQLite lock/busy, PostgreSQL serialization failures and deadlocks."""
     if isinstance(exc, OperationalError):
         message = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-        if "database is locked" in message or "database is busy" in message or "database table is locked" in message:
+        if (
+            "database is locked" in message
+            or "database is busy" in message
+            or "database table is locked" in message
+        ):
             return True
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         code = getattr(exc.orig, "pgcode", None)
@@ -215,7 +220,10 @@ def _run_alembic(url: str, command_name: str, revision: str) -> None:
 
 
 def migrate(url: str | None = None, *, revision: str = "head") -> None:
-    """Upgrade the database to ``revision`` (default: the newest). Idempotent and safe under concurrent starts."""
+    """Upgrade the database to ``revision`` (default: the newest).
+
+    Idempotent and safe under concurrent starts.
+    """
     url = database_url(url)
     with _migrate_lock:
         _run_alembic(url, "upgrade", revision)

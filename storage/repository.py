@@ -1,7 +1,7 @@
 """Run records: what was rendered, from which script, with which takes.
 
-Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller (CLI, API request, flow) opens it with
-:func:`storage.db.session_scope` and commits (ARCHITECTURE rule 8). Functions flush, never commit.
+Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller (CLI, API request, flow) opens it
+with :func:`storage.db.session_scope` and commits (ARCHITECTURE rule 8). Functions flush, never commit.
 
 Typical use from the episode flow::
 
@@ -13,8 +13,8 @@ Typical use from the episode flow::
     with session_scope(engine, write=True) as s:
         finish_render(s, render_id, status="succeeded", episode_uri=str(out / "episode.mp4"), qc=report)
 
-A render the dashboard queued (status ``queued``) is *claimed* by ``start_render`` when the flow is started with
-the same ``out_dir`` for the same episode, so the dashboard's row and the flow's row are one row.
+A render the dashboard queued (status ``queued``) is *claimed* by ``start_render`` when the flow is started
+with the same ``out_dir`` for the same episode, so the dashboard's row and the flow's row are one row.
 """
 
 from __future__ import annotations
@@ -51,8 +51,10 @@ M = TypeVar("M", bound=Base)
 FINAL_STATUSES = ("succeeded", "failed")
 
 
-def _get_or_create(session: Session, model: type[M], lookup: Mapping[str, Any], defaults: Mapping[str, Any]) -> M:
-    """The row matching ``lookup``, inserting it if missing; safe when another writer inserts it concurrently."""
+def _get_or_create(
+    session: Session, model: type[M], lookup: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> M:
+    """The row matching ``lookup``, inserted if missing; safe when another writer inserts it concurrently."""
     row = session.scalars(select(model).filter_by(**lookup)).first()
     if row is not None:
         return row
@@ -120,7 +122,9 @@ def start_render(
     ``episode_number=None`` (a script without one) is episode 1.
     """
     series = get_or_create_series(session, series_title)
-    episode = get_or_create_episode(session, series, episode_number or 1, episode_title.strip() or series.title)
+    episode = get_or_create_episode(
+        session, series, episode_number or 1, episode_title.strip() or series.title
+    )
     text_hash = hashlib.sha256(script_text.encode("utf-8")).hexdigest()
     version = _get_or_create(
         session,
@@ -177,7 +181,7 @@ def _local_size(uri: str) -> int | None:
 
 
 def record_asset(session: Session, *, uri: str, digest: str, kind: str, size: int | None = None) -> Asset:
-    """The ``assets`` row for ``uri`` (created or refreshed); ``size`` is read from a local file if not given."""
+    """The ``assets`` row for ``uri`` (created or refreshed); ``size`` is read from a local file if None."""
     size = size if size is not None else _local_size(uri)
     asset = _get_or_create(session, Asset, {"uri": uri}, {"digest": digest, "kind": kind, "size": size})
     if asset.digest != digest or (size is not None and asset.size != size):
@@ -242,7 +246,7 @@ def finish_render(
     qc: Any = None,
     error: str | None = None,
 ) -> None:
-    """Mark a render ``succeeded`` or ``failed`` with its episode file, QC report (dict/model) and error text."""
+    """Mark a render ``succeeded`` or ``failed`` with its episode file, QC report (dict/model), error text."""
     if status not in FINAL_STATUSES:
         raise StorageError(
             f"finish_render status {status!r} is not one of {', '.join(FINAL_STATUSES)}", field="status"

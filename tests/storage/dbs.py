@@ -1,7 +1,8 @@
 """Throwaway databases for tests: a SQLite file, or a fresh PostgreSQL database dropped afterwards.
 
-PostgreSQL is the server on 127.0.0.1:5432 (override with ``REELWRIGHT_TEST_PG``, an admin URL to a database
-we may ``CREATE DATABASE`` from). Each test session gets its own database so parallel developers never collide.
+PostgreSQL is the server on 127.0.0.1:5432 (override with ``REELWRIGHT_TEST_PG``, an admin URL to a
+database we may ``CREATE DATABASE`` from). Each test session gets its own database so parallel developers
+never collide.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def pg_unreachable_reason() -> str | None:
         engine.dispose()
     except Exception as exc:  # noqa: BLE001 - any failure means "skip with the reason"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"PostgreSQL at {make_url(PG_ADMIN_URL).render_as_string(hide_password=True)} is unreachable: {first}"
+        where = make_url(PG_ADMIN_URL).render_as_string(hide_password=True)
+        return f"PostgreSQL at {where} is unreachable: {first}"
     return None
 
 

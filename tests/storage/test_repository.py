@@ -59,9 +59,13 @@ def test_start_render_creates_series_episode_script_once(session):
     assert session.scalar(select(func.count()).select_from(Series)) == 1
     assert session.scalar(select(func.count()).select_from(Episode)) == 1
     assert session.scalar(select(func.count()).select_from(ScriptVersion)) == 1  # same text → same version
-    third = _start(session, out_dir="/tmp/out/ep1-c", text=SCRIPT + "\nMAYA\nAnd?\n", episode_title="Pilot (v2)")
+    third = _start(
+        session, out_dir="/tmp/out/ep1-c", text=SCRIPT + "\nMAYA\nAnd?\n", episode_title="Pilot (v2)"
+    )
     render = session.get(Render, third)
-    assert render.status == "running" and render.started_at is not None and render.started_at.tzinfo is not None
+    assert (
+        render.status == "running" and render.started_at is not None and render.started_at.tzinfo is not None
+    )
     assert session.scalar(select(func.count()).select_from(ScriptVersion)) == 2
     assert render.episode.title == "Pilot (v2)"
 
@@ -71,8 +75,13 @@ def test_take_round_trip_and_finish(session):
     take_id = _take(session, render_id)
     _take(session, render_id, shot_id="sc01-sh02")
     _take(session, render_id, shot_id="sc02-sh01", cached=True)
-    finish_render(session, render_id, status="succeeded", episode_uri="/tmp/out/ep1/episode.mp4",
-                  qc={"loudness_lufs": -14.1, "passed": True})
+    finish_render(
+        session,
+        render_id,
+        status="succeeded",
+        episode_uri="/tmp/out/ep1/episode.mp4",
+        qc={"loudness_lufs": -14.1, "passed": True},
+    )
     render = session.get(Render, render_id)
     assert render.status == "succeeded" and render.finished_at >= render.started_at
     assert render.qc == {"loudness_lufs": -14.1, "passed": True}

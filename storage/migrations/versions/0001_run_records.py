@@ -79,7 +79,10 @@ def upgrade() -> None:
         sa.Column("path", sa.Text(), nullable=False),
         _created(),
         sa.ForeignKeyConstraint(
-            ["episode_id"], ["episodes.id"], name=op.f("fk_script_versions_episode_id_episodes"), ondelete="CASCADE"
+            ["episode_id"],
+            ["episodes.id"],
+            name=op.f("fk_script_versions_episode_id_episodes"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_script_versions")),
         sa.UniqueConstraint("episode_id", "text_hash", name=op.f("uq_script_versions_episode_id_text_hash")),
@@ -150,7 +153,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["render_id"], ["renders.id"], name=op.f("fk_takes_render_id_renders"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(["shot_pk"], ["shots.id"], name=op.f("fk_takes_shot_pk_shots"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["shot_pk"], ["shots.id"], name=op.f("fk_takes_shot_pk_shots"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_takes")),
         sa.UniqueConstraint("shot_pk", "take", name=op.f("uq_takes_shot_pk_take")),
     )
@@ -159,5 +164,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("takes", "shots", "renders", "script_versions", "voice_casting", "episodes", "series", "assets"):
+    for table in (
+        "takes",
+        "shots",
+        "renders",
+        "script_versions",
+        "voice_casting",
+        "episodes",
+        "series",
+        "assets",
+    ):
         op.drop_table(table)
