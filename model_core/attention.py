@@ -79,6 +79,35 @@ def _from_cubes(x: Tensor, grid: tuple[int, int, int], cube: tuple[int, int, int
     return x.reshape(b, h, t * hh * w, d)  # (B, h, N, d)
 
 
+def _fine_stage(qb: Tensor, kb: Tensor, vb: Tensor, idx: Tensor, valid: Tensor | None, chunk_keys: int) -> Tensor:
+    """Each query cube attends to the tokens of its selected key cubes.
+
+    qb, kb, vb: (B, h, C, S, d) cubed tokens; idx: (B, h, C, k) selected key cubes; valid: (C, S) real-token mask
+    or None. The selected cubes are gathered a chunk of query cubes at a time (at most ``chunk_keys`` gathered
+    key rows), then one batched SDPA call per chunk. Returns (B, h, C, S, d).
+    """
+    b, h, c, s, d = qb.shape
+    k_sel = idx.shape[-1]
+    bh = b * h
+    kf, vf, qf = (x.reshape(bh, c, s, d) for x in (kb, vb, qb))  # (Bh, C, S, d) each
+    idx = idx.reshape(bh, c, k_sel)  # (Bh, C, k)
+    rows = torch.arange(bh, device=qb.device)[:, None, None]  # (Bh, 1, 1)
+    step = max(1, chunk_keys // max(1, bh * k_sel * s))
+    outs = []
+    for c0 in range(0, c, step):
+        sel = idx[:, c0 : c0 + step]  # (Bh, c, k)
+        nc = sel.shape[1]
+        ks = kf[rows, sel].reshape(bh * nc, 1, k_sel * s, d)  # (Bh*c, 1, k*S, d)
+        vs = vf[rows, sel].reshape(bh * nc, 1, k_sel * s, d)  # (Bh*c, 1, k*S, d)
+        qs = qf[:, c0 : c0 + nc].reshape(bh * nc, 1, s, d)  # (Bh*c, 1, S, d)
+        mask = None
+        if valid is not None:
+            mask = valid[sel].reshape(bh * nc, 1, 1, k_sel * s)  # (Bh*c, 1, 1, k*S) padded keys excluded
+        out = F.scaled_dot_product_attention(qs, ks, vs, attn_mask=mask)  # (Bh*c, 1, S, d)
+        outs.append(out.view(bh, nc, s, d))  # (Bh, c, S, d)
+    return torch.cat(outs, dim=1).view(b, h, c, s, d)  # (B, h, C, S, d)
+
+
 def video_sparse_attention(
     q: Tensor,
     k: Tensor,
@@ -119,25 +148,11 @@ def video_sparse_attention(
     k_sel = vsa_top_k(c, sparsity, top_k)
     idx = scores.topk(k_sel, dim=-1).indices  # (B, h, C, k) chosen key cubes per query cube; no gradient needed
 
-    # Fine stage: gather the selected cubes' keys/values per query cube, a chunk of query cubes at a time.
-    bh = b * h
-    kf, vf = kb.reshape(bh, c, s, d), vb.reshape(bh, c, s, d)  # (Bh, C, S, d)
-    qf = qb.reshape(bh, c, s, d)  # (Bh, C, S, d)
-    idx = idx.reshape(bh, c, k_sel)  # (Bh, C, k)
-    rows = torch.arange(bh, device=q.device)[:, None, None]  # (Bh, 1, 1)
-    step = max(1, chunk_keys // max(1, bh * k_sel * s))
-    outs = []
-    for c0 in range(0, c, step):
-        sel = idx[:, c0 : c0 + step]  # (Bh, c, k)
-        nc = sel.shape[1]
-        ks = kf[rows, sel].reshape(bh * nc, 1, k_sel * s, d)  # (Bh*c, 1, k*S, d)
-        vs = vf[rows, sel].reshape(bh * nc, 1, k_sel * s, d)  # (Bh*c, 1, k*S, d)
-        qs = qf[:, c0 : c0 + nc].reshape(bh * nc, 1, s, d)  # (Bh*c, 1, S, d)
-        mask = None
-        if valid is not None:
-            mask = valid[sel].reshape(bh * nc, 1, 1, k_sel * s)  # (Bh*c, 1, 1, k*S) padded keys excluded
-        outs.append(F.scaled_dot_product_attention(qs, ks, vs, attn_mask=mask).view(bh, nc, s, d))  # (Bh, c, S, d)
-    fine = torch.cat(outs, dim=1).view(b, h, c, s, d)  # (B, h, C, S, d)
+    if k_sel == c:
+        # every cube selected: the fine stage is dense attention, run it as such (no gather, fused kernel)
+        fine = _to_cubes(F.scaled_dot_product_attention(q, k, v), grid, cube)  # (B, h, C, S, d)
+    else:
+        fine = _fine_stage(qb, kb, vb, idx, valid, chunk_keys)  # (B, h, C, S, d)
 
     if coarse_gate is not None:
         coarse = torch.softmax(scores, dim=-1) @ vc  # (B, h, C, d) every cube's summary of all cubes

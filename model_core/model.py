@@ -94,18 +94,18 @@ def unpatchify_audio(x: Tensor, patch: int, channels: int) -> Tensor:
 
 
 def video_token_seconds(cfg: ModelConfig, frames: int, ref_frames: int = 0) -> Tensor:
-    """Centre time (s) of each temporal video token: reference tokens first (negative times), then the target."""
+    """Start time (s) of each temporal video token, token index · pt / fps: reference tokens first, at negative
+    times ending ``ref_time_offset`` seconds before the target starts, then the target from 0."""
     pt, rate = cfg.video.patch[0], cfg.video.latent_rate
-    centre = (pt - 1) / 2
-    target = (torch.arange(frames // pt, dtype=torch.float64) * pt + centre) / rate  # (F',)
-    ref = (torch.arange(ref_frames // pt, dtype=torch.float64) * pt + centre - ref_frames) / rate - cfg.ref_time_offset
+    target = torch.arange(frames // pt, dtype=torch.float64) * pt / rate  # (F',)
+    ref = (torch.arange(ref_frames // pt, dtype=torch.float64) * pt - ref_frames) / rate - cfg.ref_time_offset  # (Fr',)
     return torch.cat([ref, target])  # (Fr' + F',)
 
 
 def audio_token_seconds(cfg: ModelConfig, length: int) -> Tensor:
-    """Centre time (s) of each audio token."""
+    """Start time (s) of each audio token, token index · pa / rate."""
     pa, rate = cfg.audio.patch[0], cfg.audio.latent_rate
-    return (torch.arange(length // pa, dtype=torch.float64) * pa + (pa - 1) / 2) / rate  # (N',)
+    return torch.arange(length // pa, dtype=torch.float64) * pa / rate  # (N',)
 
 
 def _freqs(dim: int, theta: float) -> Tensor:
