@@ -71,8 +71,7 @@ def parse_structured(text: str, *, source: str, fmt: str) -> Script:
             f"the document is a {type(data).__name__}, not a mapping", file=source, line=1, column=1,
             expected="a mapping with the Script fields (title, scenes, …)",
         )  # fmt: skip
-    data.setdefault("format", fmt)
-    data.setdefault("source", source)
+    data = {**data, "format": fmt, "source": source}  # what was read, even when the dump came from another format
     try:
         return Script.model_validate(data)
     except ValidationError as err:
