@@ -1,0 +1,468 @@
+"""Voice casting: which voice speaks each character, the same in every episode of a series.
+
+Order of authority, per character:
+
+1. the **series bible** (a YAML file, e.g. ``series.yaml`` beside the scripts) — what the producer chose;
+2. the **previous casting** of the series (stored by an earlier render, JSON or the run database) — so a voice never
+   changes between episodes;
+3. a **deterministic assignment** from a hash of the name, steered by gender and age hints, that gives every
+   character in the cast a different voice variant and a clearly different pitch. Narrators (旁白, NARRATOR) get a
+   neutral voice.
+
+The series bible::
+
+    series: The Heiress Returns          # optional
+    characters:
+      林星野:                              # the name as the script writes it (aliases are matched too)
+        voice: cmn+f3                    # engine voice: eSpeak "base+variant" (en-us+m3, cmn+f2) or a server voice
+        language: zh                     # the character's language (en, zh, ...); picks the base voice if omitted
+        pitch: 62                        # 0-99
+        pitch_range: 55                  # 0-99 (intonation width)
+        rate: 170                        # words per minute, 80-450
+        volume: 100                      # 0-200
+        label: "Lin, young heiress"      # free text shown in reports
+      NARRATOR:
+        voice: en-us
+
+Every field is optional; what the bible leaves out comes from the previous casting or the assignment. Unknown keys
+and out-of-range values are errors naming the file, line and field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from schemas.errors import ReelwrightError
+from schemas.script import Character
+from tasks.media.files import write_text_atomic
+
+
+class CastingError(ReelwrightError):
+    """A series bible or stored casting that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """One character's voice: the engine voice name plus eSpeak-style parameters (other engines map them)."""
+
+    engine_voice: str = "en-us"
+    language: str = "en"
+    pitch: int = 50  # 0-99
+    pitch_range: int = 50  # 0-99
+    rate: int = 165  # words per minute
+    volume: int = 100  # 0-200
+    label: str = ""
+
+    @property
+    def base(self) -> str:
+        """The engine voice without its variant (``en-us`` of ``en-us+m3``)."""
+        return self.engine_voice.partition("+")[0]
+
+    @property
+    def variant(self) -> str:
+        return self.engine_voice.partition("+")[2]
+
+
+_LIMITS = {"pitch": (0, 99), "pitch_range": (0, 99), "rate": (80, 450), "volume": (0, 200)}
+_FIELDS = {f.name: f for f in fields(Voice)}
+
+# Script language → eSpeak base voice. Others pass through (eSpeak knows ~130 languages by code).
+BASE_VOICE = {
+    "en": "en-us",
+    "zh": "cmn",
+    "zh-cn": "cmn",
+    "cmn": "cmn",
+    "zh-hans": "cmn",
+    "yue": "yue",
+    "zh-yue": "yue",
+}
+
+NARRATORS = {
+    "旁白",
+    "画外音",
+    "narrator",
+    "narration",
+    "the narrator",
+    "voice over",
+    "voiceover",
+    "announcer",
+}
+
+FEMALE_VARIANTS = (
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "Annie",
+    "Alicia",
+    "Andrea",
+    "belinda",
+    "steph",
+    "anika",
+    "linda",
+)
+MALE_VARIANTS = (
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "m8",
+    "Andy",
+    "Michael",
+    "john",
+    "paul",
+    "robert",
+    "ian",
+)
+OLD_FEMALE_VARIANTS = ("grandma",)
+OLD_MALE_VARIANTS = ("grandpa",)
+
+_FEMALE_HINTS = re.compile(
+    r"妈|母|姐|妹|女|婆|奶|娘|嫂|姑|姨|妻|媳|小姐|夫人|太太|公主|皇后|"
+    r"\b(mrs|ms|miss|lady|queen|mother|mom|mum|aunt|grandma|sister|girl|woman|wife|princess|madam)\b",
+    re.IGNORECASE,
+)
+_MALE_HINTS = re.compile(
+    r"爸|父|哥|弟|爷|叔|伯|舅|公子|先生|少爷|总裁|老板|王爷|皇上|男|"
+    r"\b(mr|sir|lord|king|father|dad|uncle|grandpa|brother|boy|man|husband|prince|detective|officer)\b",
+    re.IGNORECASE,
+)
+
+
+def base_voice(language: str) -> str:
+    """The default engine base voice for a script language (``zh`` → ``cmn``, ``en`` → ``en-us``)."""
+    return BASE_VOICE.get(language.lower(), language.lower())
+
+
+def voice_for_language(voice: Voice, language: str) -> Voice:
+    """The same character voice speaking another language: same variant, pitch and rate, that language's base."""
+    if language.lower() == voice.language.lower():
+        return voice
+    variant = f"+{voice.variant}" if voice.variant else ""
+    return replace(voice, engine_voice=base_voice(language) + variant, language=language)
+
+
+# ---------------------------------------------------------------------------------------------------- the bible
+
+
+@dataclass(frozen=True, slots=True)
+class BibleEntry:
+    """What the bible fixes for one character: the given fields only (the rest comes from elsewhere)."""
+
+    name: str
+    values: tuple[tuple[str, Any], ...]
+    line: int = 0
+
+    def apply(self, voice: Voice) -> Voice:
+        values = dict(self.values)
+        if "language" in values and "voice" not in values:
+            voice = voice_for_language(voice, values["language"])
+        if "voice" in values:
+            values["engine_voice"] = values.pop("voice")
+        return replace(voice, **values)
+
+
+@dataclass(frozen=True, slots=True)
+class Bible:
+    """A loaded series bible: entries by character name (and alias), and the file it came from."""
+
+    entries: tuple[BibleEntry, ...] = ()
+    series: str | None = None
+    path: str | None = None
+
+    def get(self, names: Sequence[str]) -> BibleEntry | None:
+        wanted = {_norm(n) for n in names}
+        return next((e for e in self.entries if _norm(e.name) in wanted), None)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+def load_bible(path: str | Path) -> Bible:
+    """Read and validate a series bible YAML; errors name the file, line and field and say how to fix it."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CastingError(
+            "no such series bible", file=path, hint="pass an existing YAML file to --bible"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CastingError(f"cannot read the series bible: {exc}", file=path) from None
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CastingError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path,
+            line=mark.line + 1 if mark else None, hint="check indentation and quoting",
+        ) from None  # fmt: skip
+    if root is None:
+        return Bible(path=str(path))
+    if not isinstance(root, yaml.MappingNode):
+        raise CastingError("the bible must be a mapping with a 'characters' key", file=path, line=1)
+    series = None
+    entries: list[BibleEntry] = []
+    for key_node, value_node in root.value:
+        key = key_node.value
+        if key == "series":
+            series = str(value_node.value)
+        elif key == "characters":
+            entries = _characters(path, value_node)
+        else:
+            raise CastingError(
+                f"unknown key {key!r}", file=path, line=key_node.start_mark.line + 1, field=key,
+                hint="a series bible has 'series' and 'characters'",
+            )  # fmt: skip
+    return Bible(entries=tuple(entries), series=series, path=str(path))
+
+
+_BIBLE_KEYS = ("voice", "language", "pitch", "pitch_range", "rate", "volume", "label")
+
+
+def _characters(path: Path, node: Any) -> list[BibleEntry]:
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        raise CastingError(
+            "'characters' must map each character name to its voice settings", file=path,
+            line=node.start_mark.line + 1, field="characters",
+        )  # fmt: skip
+    entries = []
+    for name_node, body in node.value:
+        name = str(name_node.value).strip()
+        where = f"characters.{name}"
+        if isinstance(body, yaml.ScalarNode) and body.tag.endswith(":str"):
+            body_items = [("voice", body)]  # shorthand: `NAME: en-us+m3`
+        elif isinstance(body, yaml.MappingNode):
+            body_items = [(k.value, v) for k, v in body.value]
+        else:
+            raise CastingError(
+                "expected a mapping of voice settings (voice, language, pitch, pitch_range, rate, volume, label)",
+                file=path, line=body.start_mark.line + 1, field=where,
+            )  # fmt: skip
+        values: dict[str, Any] = {}
+        for key, value_node in body_items:
+            line = value_node.start_mark.line + 1
+            if key not in _BIBLE_KEYS:
+                raise CastingError(
+                    f"unknown field {key!r}", file=path, line=line, field=f"{where}.{key}",
+                    hint=f"use one of: {', '.join(_BIBLE_KEYS)}",
+                )  # fmt: skip
+            values[key] = _value(path, line, f"{where}.{key}", key, value_node)
+        entries.append(
+            BibleEntry(name=name, values=tuple(values.items()), line=name_node.start_mark.line + 1)
+        )
+    return entries
+
+
+def _value(path: Path, line: int, field: str, key: str, node: Any) -> Any:
+    import yaml
+
+    if not isinstance(node, yaml.ScalarNode):
+        raise CastingError("expected a single value", file=path, line=line, field=field)
+    raw = node.value
+    if key in _LIMITS:
+        lo, hi = _LIMITS[key]
+        try:
+            value = int(raw)
+        except ValueError:
+            raise CastingError(
+                f"{raw!r} is not a whole number", file=path, line=line, field=field, hint=f"use {lo}-{hi}"
+            ) from None
+        if not lo <= value <= hi:
+            raise CastingError(
+                f"{value} is out of range", file=path, line=line, field=field, hint=f"use {lo}-{hi}"
+            )
+        return value
+    value = str(raw).strip()
+    if key in ("voice", "language") and (not value or any(c.isspace() for c in value)):
+        raise CastingError(
+            f"{raw!r} is not a voice name", file=path, line=line, field=field,
+            hint="write e.g. en-us+m3 or cmn+f2" if key == "voice" else "write a language code, e.g. en or zh",
+        )  # fmt: skip
+    return value
+
+
+# ------------------------------------------------------------------------------------------ deterministic casting
+
+
+def _digest(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(_norm(name).encode("utf-8")).digest()[:8], "big")
+
+
+def guess_gender(character: Character) -> str | None:
+    """``female``/``male`` from the script, else from honorifics in the name or description, else None."""
+    if character.gender in ("female", "male"):
+        return character.gender
+    for text in (character.name, character.description):
+        female, male = bool(_FEMALE_HINTS.search(text or "")), bool(_MALE_HINTS.search(text or ""))
+        if female != male:
+            return "female" if female else "male"
+    return None
+
+
+def is_narrator(name: str) -> bool:
+    return _norm(name) in NARRATORS or _norm(name).startswith(("旁白", "narrator"))
+
+
+def _pool(gender: str | None, age: int | None, h: int) -> tuple[str, tuple[str, ...]]:
+    """The gender used for pitch and the variants to choose from; unknown gender picks one from the hash."""
+    if gender is None:
+        gender = "female" if h & 1 else "male"
+    if age is not None and age >= 60:
+        old = OLD_FEMALE_VARIANTS if gender == "female" else OLD_MALE_VARIANTS
+        return gender, old + (FEMALE_VARIANTS if gender == "female" else MALE_VARIANTS)
+    return gender, FEMALE_VARIANTS if gender == "female" else MALE_VARIANTS
+
+
+def _assign(character: Character, language: str, used_variants: set[str], used_pitches: list[int]) -> Voice:
+    h = _digest(character.name)
+    gender, pool = _pool(guess_gender(character), character.age, h)
+    start = (h >> 8) % len(pool)
+    if character.age is not None and character.age >= 60:
+        start = 0  # the old-age variant first
+    ordered = [pool[(start + i) % len(pool)] for i in range(len(pool))]
+    variant = next((v for v in ordered if v not in used_variants), ordered[0])
+    lo, hi = (52, 80) if gender == "female" else (20, 48)
+    age = character.age
+    if age is not None and age < 16:
+        lo, hi = lo + 12, min(hi + 14, 95)
+    elif age is not None and age >= 55:
+        lo, hi = max(lo - 10, 5), hi - 10
+    span = hi - lo + 1
+    pitch = lo + (h >> 16) % span
+    for step in range(span):  # the nearest free pitch at least 6 away from every other character's
+        for candidate in (pitch + step, pitch - step):
+            if lo <= candidate <= hi and all(abs(candidate - p) >= 6 for p in used_pitches):
+                pitch = candidate
+                break
+        else:
+            continue
+        break
+    rate = 150 + (h >> 24) % 36  # 150-185 wpm
+    if age is not None and age >= 55:
+        rate -= 15
+    elif age is not None and age < 25:
+        rate += 8
+    pitch_range = 40 + (h >> 32) % 31  # 40-70
+    return Voice(
+        engine_voice=f"{base_voice(language)}+{variant}", language=language, pitch=pitch, pitch_range=pitch_range,
+        rate=rate, volume=100, label=f"{character.name} ({gender}{f', {age}' if age is not None else ''})",
+    )  # fmt: skip
+
+
+def narrator_voice(language: str, name: str = "narrator") -> Voice:
+    """A neutral, even voice: the base voice with no variant, middle pitch, narrow range, unhurried."""
+    return Voice(
+        engine_voice=base_voice(language), language=language, pitch=42, pitch_range=35, rate=155, label=name
+    )
+
+
+def cast_voices(
+    characters: Sequence[Character],
+    language: str,
+    bible: Bible | None = None,
+    previous: Mapping[str, Voice] | None = None,
+) -> dict[str, Voice]:
+    """A voice for every character (keyed by name and by each alias): bible, then previous casting, then assigned.
+
+    Assignment visits characters in hash order (not script order), so the same cast always gets the same voices,
+    and skips variants and pitches already taken by the bible, the previous casting and earlier characters.
+    """
+    previous = dict(previous or {})
+    prev_norm = {_norm(k): v for k, v in previous.items()}
+    result: dict[str, Voice] = {}
+    todo: list[Character] = []
+    for character in characters:
+        names = [character.name, *character.aliases]
+        stored = next((prev_norm[_norm(n)] for n in names if _norm(n) in prev_norm), None)
+        if stored is not None:
+            result[character.name] = stored
+        elif is_narrator(character.name):
+            result[character.name] = narrator_voice(language, character.name)
+        else:
+            todo.append(character)
+    used_variants = {v.variant for v in [*result.values(), *previous.values()] if v.variant}
+    used_pitches = [v.pitch for v in result.values()]
+    if bible is not None:
+        for entry in bible.entries:
+            values = dict(entry.values)
+            if "voice" in values:
+                used_variants.add(values["voice"].partition("+")[2])
+            if "pitch" in values:
+                used_pitches.append(values["pitch"])
+    for character in sorted(todo, key=lambda c: (_digest(c.name), c.name)):
+        voice = _assign(character, language, used_variants, used_pitches)
+        used_variants.add(voice.variant)
+        used_pitches.append(voice.pitch)
+        result[character.name] = voice
+    out: dict[str, Voice] = {}
+    for character in characters:
+        voice = result[character.name]
+        entry = bible.get([character.name, *character.aliases]) if bible else None
+        if entry is not None:
+            voice = entry.apply(voice)
+        for name in (character.name, *character.aliases):
+            out.setdefault(name, voice)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ storage (JSON)
+
+
+def save_casting(path: str | Path, casting: Mapping[str, Voice]) -> Path:
+    """Write a casting as JSON (atomically) so the next episode reuses it."""
+    doc = {"version": 1, "voices": {name: asdict(voice) for name, voice in casting.items()}}
+    return write_text_atomic(path, json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+
+def load_casting(path: str | Path) -> dict[str, Voice]:
+    """Read a casting written by :func:`save_casting`; a missing file is an empty casting (a new series)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CastingError(
+            f"cannot read the stored casting: {exc}", file=path, hint="delete it to recast"
+        ) from None
+    voices = doc.get("voices") if isinstance(doc, dict) else None
+    if not isinstance(voices, dict):
+        raise CastingError("no 'voices' mapping", file=path, field="voices", hint="delete the file to recast")
+    return {name: voice_from_dict(d, file=path, field=f"voices.{name}") for name, d in voices.items()}
+
+
+def voice_from_dict(
+    data: Mapping[str, Any], *, file: str | Path | None = None, field: str | None = None
+) -> Voice:
+    """A Voice from stored fields, with an error naming the bad field (stored data may be from an older version)."""
+    if not isinstance(data, Mapping):
+        raise CastingError("expected an object of voice fields", file=file, field=field)
+    unknown = set(data) - set(_FIELDS)
+    if unknown:
+        raise CastingError(f"unknown voice fields {sorted(unknown)}", file=file, field=field)
+    try:
+        voice = Voice(**{k: (int(v) if k in _LIMITS else str(v)) for k, v in data.items()})
+    except (TypeError, ValueError) as exc:
+        raise CastingError(f"bad voice: {exc}", file=file, field=field) from None
+    for key, (lo, hi) in _LIMITS.items():
+        if not lo <= getattr(voice, key) <= hi:
+            raise CastingError(
+                f"{key}={getattr(voice, key)} is outside {lo}-{hi}", file=file, field=f"{field}.{key}"
+            )
+    return voice
