@@ -18,7 +18,7 @@ are held clean at σ = 0 while the rest is denoised — extension of a clip from
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -28,6 +28,7 @@ from model_core.flow import fully_given, null_text_tokens
 from model_core.model import DualStreamMMDiT
 
 
+@runtime_checkable
 class Scheduler(Protocol):
     """Stateless: the noise levels for a number of steps, and one update from σ to σ_next."""
 

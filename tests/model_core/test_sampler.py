@@ -1,0 +1,181 @@
+"""Scheduler, sampling loop (exactness on straight flows, guidance algebra, given regions) and the flow loss."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from model_core.config import ModelError
+from model_core.flow import logit_normal, rectified_flow_loss
+from model_core.sampler import Scheduler, ShiftedEulerScheduler, sample
+from model_core.text import ByteTextEncoder
+from tests.model_core.test_model import build, inputs, small_cfg, unzero
+
+torch.set_num_threads(1)
+
+B, CV, F, H, W, CA, N = 2, 3, 4, 16, 16, 8, 32
+VSHAPE, ASHAPE = (B, CV, F, H, W), (B, CA, N)
+
+
+class OracleFlow(nn.Module):
+    """Knows the data point x0 and returns the exact rectified-flow velocity (x_t − x0) / σ = ε − x0."""
+
+    def __init__(self, v0: torch.Tensor, a0: torch.Tensor) -> None:
+        super().__init__()
+        self.cfg = small_cfg()
+        self.text_encoder = ByteTextEncoder(self.cfg.text)
+        self.v0, self.a0 = v0, a0
+        self.offset = 0.0  # added to the exact velocity: a prediction wrong by exactly this much
+        self.calls: list[dict] = []
+
+    def forward(self, video, audio, sigma, tokens, vc=None, vm=None, ac=None, am=None, ref=None, *,
+                sigma_video, sigma_audio, vsa_sparsity=None):  # noqa: ANN001, ANN201 - a test double
+        self.calls.append({"sigma_video": sigma_video.clone(), "tokens": tokens.clone(), "ac": ac})
+        n = video.shape[0] // self.v0.shape[0]
+        sv = sigma_video[:, None, :, None, None].clamp_min(1e-12)
+        sa = sigma_audio[:, None, :].clamp_min(1e-12)
+        v = (video - self.v0.repeat(n, 1, 1, 1, 1)) / sv + self.offset
+        return v, (audio - self.a0.repeat(n, 1, 1)) / sa + self.offset
+
+
+class BranchConstant(nn.Module):
+    """Returns a constant velocity that tells the guidance branches apart: 3 for (audio, text), 1 for
+    (audio, ∅), 0 for (∅, ∅)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cfg = small_cfg()
+        self.text_encoder = ByteTextEncoder(self.cfg.text)
+
+    def forward(self, video, audio, sigma, tokens, vc=None, vm=None, ac=None, am=None, ref=None, *,
+                sigma_video, sigma_audio, vsa_sparsity=None):  # noqa: ANN001, ANN201 - a test double
+        has_text = (tokens > 2).any(1).float()  # (nB,) the empty prompt is bos, eos
+        has_audio = am.flatten(1).amax(1) if am is not None else torch.ones(tokens.shape[0])
+        val = has_audio + 2 * has_text * has_audio  # (nB,)
+        return (val.view(-1, 1, 1, 1, 1).expand_as(video).clone(), val.view(-1, 1, 1).expand_as(audio).clone())
+
+
+def test_shifted_schedule() -> None:
+    assert isinstance(ShiftedEulerScheduler(), Scheduler)
+    lin = ShiftedEulerScheduler(1.0).sigmas(4)
+    torch.testing.assert_close(lin, torch.tensor([1.0, 0.75, 0.5, 0.25, 0.0]))
+    shifted = ShiftedEulerScheduler(3.0).sigmas(4)
+    assert shifted[0] == 1 and shifted[-1] == 0
+    assert (shifted[1:-1] > lin[1:-1]).all(), "shift > 1 spends more steps at high noise"
+    assert (shifted[:-1] > shifted[1:]).all()
+
+
+@pytest.mark.parametrize("cfg_text", [1.0, 4.0])
+def test_euler_is_exact_on_a_straight_flow(cfg_text: float) -> None:
+    g = torch.Generator().manual_seed(0)
+    v0, a0 = torch.randn(VSHAPE, generator=g), torch.randn(ASHAPE, generator=g)
+    model = OracleFlow(v0, a0)
+    tokens, _ = model.text_encoder.tokenize(["a", "b"])
+    v, a = sample(model, tokens, video_shape=VSHAPE, audio_shape=ASHAPE, steps=3, cfg_text=cfg_text,
+                  generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(v, v0, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(a, a0, atol=1e-4, rtol=1e-4)
+    assert len(model.calls) == 3
+    assert model.calls[0]["tokens"].shape[0] == (2 * B if cfg_text != 1.0 else B)  # branches batched
+
+
+def test_two_scale_guidance_algebra() -> None:
+    model = BranchConstant()
+    tokens, _ = model.text_encoder.tokenize(["a drum", "a bell"])
+    acond, amask = torch.zeros(ASHAPE), torch.zeros(B, 1, N)
+    amask[:, :, :4] = 1
+    kw = {"video_shape": VSHAPE, "audio_shape": ASHAPE, "steps": 2, "shift": 1.0}
+    g = torch.Generator().manual_seed(0)
+    noise = torch.randn(VSHAPE, generator=g)
+    # v = v(∅,∅) + s_a (v(a,∅) − v(∅,∅)) + s_t (v(a,t) − v(a,∅)) = 0 + s_a·1 + s_t·2; σ runs 1 → 0
+    v, _ = sample(model, tokens, cfg_text=4.0, cfg_audio=2.0, audio_cond=acond, audio_mask=amask,
+                  generator=torch.Generator().manual_seed(0), **kw)
+    torch.testing.assert_close(v, noise - (2.0 * 1 + 4.0 * 2), atol=1e-5, rtol=1e-5)
+    v, _ = sample(model, tokens, cfg_text=4.0, generator=torch.Generator().manual_seed(0), **kw)
+    torch.testing.assert_close(v, noise - (1 + 4.0 * 2), atol=1e-5, rtol=1e-5)
+    v, _ = sample(model, tokens, cfg_text=1.0, generator=torch.Generator().manual_seed(0), **kw)
+    torch.testing.assert_close(v, noise - 3, atol=1e-5, rtol=1e-5)
+
+
+def test_diffusion_forcing_holds_given_frames_clean() -> None:
+    g = torch.Generator().manual_seed(0)
+    v0, a0 = torch.randn(VSHAPE, generator=g), torch.randn(ASHAPE, generator=g)
+    model = OracleFlow(v0, a0)
+    tokens, _ = model.text_encoder.tokenize(["a", "b"])
+    mask = torch.zeros(B, 1, F, H, W)
+    mask[:, :, :2] = 1
+    v, _ = sample(model, tokens, video_shape=VSHAPE, audio_shape=ASHAPE, steps=2, cfg_text=1.0, video_cond=v0,
+                  video_mask=mask, diffusion_forcing=True, generator=torch.Generator().manual_seed(1))
+    for call in model.calls:
+        assert (call["sigma_video"][:, :2] == 0).all() and (call["sigma_video"][:, 2:] > 0).all()
+    torch.testing.assert_close(v, v0, atol=1e-4, rtol=1e-4)
+
+
+def test_sample_with_the_real_model() -> None:
+    model = build()
+    unzero(model)
+    x = inputs(model)
+    mask = torch.zeros(B, 1, F, H, W)
+    mask[:, :, :1] = 1
+    cond = torch.randn(VSHAPE)
+    kw = {"video_shape": VSHAPE, "audio_shape": ASHAPE, "steps": 2, "video_cond": cond, "video_mask": mask}
+    v1, a1 = sample(model, x["text_tokens"], generator=torch.Generator().manual_seed(7), **kw)
+    v2, a2 = sample(model, x["text_tokens"], generator=torch.Generator().manual_seed(7), **kw)
+    assert v1.shape == VSHAPE and a1.shape == ASHAPE
+    assert torch.equal(v1, v2) and torch.equal(a1, a2)
+    assert torch.equal(v1[:, :, :1], cond[:, :, :1]), "the given first frame comes back exactly"
+    assert torch.isfinite(v1).all()
+
+
+def test_sampler_checks_its_inputs() -> None:
+    model = build()
+    tokens, _ = model.text_encoder.tokenize(["a", "b"])
+    with pytest.raises(ModelError, match="video_shape"):
+        sample(model, tokens, video_shape=(B, 4, F, H, W), audio_shape=ASHAPE)
+    with pytest.raises(ModelError, match="audio_shape"):
+        sample(model, tokens, video_shape=VSHAPE, audio_shape=(3, CA, N))
+    with pytest.raises(ModelError, match="steps"):
+        sample(model, tokens, video_shape=VSHAPE, audio_shape=ASHAPE, steps=0)
+
+
+def test_flow_loss_builds_the_straight_path() -> None:
+    """An oracle that knows x0 predicts ε − x0 exactly from x_t and σ, so the loss is ~0."""
+    g = torch.Generator().manual_seed(0)
+    v0, a0 = torch.randn(VSHAPE, generator=g), torch.randn(ASHAPE, generator=g)
+    model = OracleFlow(v0, a0)
+    tokens, _ = model.text_encoder.tokenize(["a", "b"])
+    for forcing in (False, True):
+        loss, parts = rectified_flow_loss(model, v0, a0, tokens, generator=g, diffusion_forcing=forcing)
+        assert loss.item() < 1e-6 and set(parts) == {"video", "audio", "sigma"}
+    # a prediction wrong by 0.5 everywhere scores 0.25 per modality, and audio_weight scales the audio part
+    model.offset = 0.5
+    loss, parts = rectified_flow_loss(model, v0, a0, tokens, generator=g, audio_weight=2.0)
+    torch.testing.assert_close(parts["video"], torch.tensor(0.25), rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(parts["audio"], torch.tensor(0.25), rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(loss, torch.tensor(0.75), rtol=1e-3, atol=1e-3)
+
+
+def test_flow_loss_scores_only_the_generated_region() -> None:
+    model = build()
+    unzero(model)
+    x = inputs(model)
+    v0, a0 = x["video"], x["audio"]
+    all_given = torch.ones(B, 1, F, H, W)
+    loss, parts = rectified_flow_loss(model, v0, a0, x["text_tokens"], video_cond=v0, video_mask=all_given,
+                                      generator=torch.Generator().manual_seed(0))
+    assert parts["video"].item() == 0.0 and parts["audio"].item() > 0
+    half = torch.zeros(B, 1, F, H, W)
+    half[:, :, :2] = 1
+    loss, parts = rectified_flow_loss(model, v0, a0, x["text_tokens"], video_cond=v0, video_mask=half,
+                                      diffusion_forcing=True, text_dropout=0.5,
+                                      generator=torch.Generator().manual_seed(0))
+    assert parts["video"].item() > 0 and torch.isfinite(loss)
+    loss.backward()
+
+
+def test_logit_normal_sigma() -> None:
+    s = logit_normal((20000,), generator=torch.Generator().manual_seed(0))
+    assert (s > 0).all() and (s < 1).all()
+    assert abs(s.median().item() - 0.5) < 0.02
+    assert ((s > 0.25) & (s < 0.75)).float().mean() > 0.6  # mass concentrated at mid noise
