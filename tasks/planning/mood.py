@@ -23,7 +23,7 @@ KEYWORDS: dict[Mood, tuple[str, ...]] = {
         "爱", "吻", "温柔", "拥抱", "心动", "脸红", "喜欢",
     ),
     Mood.comedic: (
-        "laugh", "joke", "grin", "funny", "giggle", "silly", "wink", "笑", "搞笑", "调侃", "得意", "眨眼",
+        "laugh", "joke", "grin", "funny", "giggle", "silly", "wink", "大笑", "哈哈", "笑着", "搞笑", "调侃", "得意", "眨眼",
     ),
     Mood.triumphant: (
         "win", "victory", "cheer", "triumph", "success", "applause", "proud", "赢", "胜利", "成功", "欢呼", "掌声", "骄傲",
