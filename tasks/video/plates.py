@@ -292,7 +292,7 @@ def _draw_street(cv: _Canvas) -> None:
         _rect(cv.albedo, x, top, x + bw, 0.68, colour)
         cols = max(2, int(bw / 0.045))
         rows = max(3, int((0.6 - top) / 0.05))
-        cv.windows_grid(x + 0.01, top + 0.02, x + bw - 0.01, 0.6, cols, rows, colour, 0.55)
+        cv.windows_grid(x + 0.01, top + 0.02, x + bw - 0.01, 0.6, cols, rows, colour, 0.4)
         _rect(cv.albedo, x + bw * 0.35, 0.6, x + bw * 0.65, 0.68, _shade(colour, 0.45))  # door
         if rng.random() < 0.5:  # a shop sign
             sign = hsv(rng.random(), 0.7, 0.85)
@@ -312,8 +312,8 @@ def _draw_street(cv: _Canvas) -> None:
         _rect(cv.albedo, lx + 0.035, 0.428, lx + 0.055, 0.438, (240, 230, 200))
         if cv.night:
             _rect(cv.emit, lx + 0.035, 0.428, lx + 0.055, 0.438, (255, 230, 170))
-            cv.glow(lx + 0.045, 0.45, 0.09, (255, 200, 120), 0.55)
-            cv.glow(lx + 0.045, 0.74, 0.12, (255, 190, 110), 0.35)
+            cv.glow(lx + 0.045, 0.45, 0.08, (255, 200, 120), 0.45)
+            cv.glow(lx + 0.045, 0.74, 0.1, (255, 190, 110), 0.25)
     tx = 0.3 + 0.4 * rng.random()  # a tree on the pavement
     _rect(cv.albedo, tx - 0.008, 0.55, tx + 0.008, 0.72, (80, 60, 40))
     for _ in range(6):
