@@ -1,14 +1,18 @@
-"""Configuration of the dual-stream audio-video MMDiT: one frozen config per stream, size presets, parameter counts.
+"""Configuration of the dual-stream audio-video MMDiT: one frozen config per stream, size presets, parameter
+counts.
 
-A config is the only constructor argument of every module in ``model_core.model``. Everything a module needs to
+A config is the only constructor argument of every module in ``model_core.model``. Everything a module needs
+to
 know about shapes lives here and is validated here, once, with messages that say what to change — so the model
 code itself never has to second-guess its sizes.
 
 Vocabulary used below:
 
-* *latent frame* — one time step of the video latent ``(B, Cv, F, H, W)``; ``video.latent_rate`` is latent frames
+* *latent frame* — one time step of the video latent ``(B, Cv, F, H, W)``; ``video.latent_rate`` is latent
+frames
   per second (for the ``tiny`` preset the "latent" is simply RGB pixels at 8 fps).
-* *audio latent step* — one time step of the audio latent ``(B, Ca, N)``; ``audio.latent_rate`` is steps per second.
+* *audio latent step* — one time step of the audio latent ``(B, Ca, N)``; ``audio.latent_rate`` is steps per
+second.
 * *token* — one patch; video patches are ``(pt, ph, pw)`` latent cells, audio patches ``(pa,)`` latent steps.
 
 ``presets_table()`` is what ``reelwright model presets`` prints.
@@ -17,7 +21,6 @@ Vocabulary used below:
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -39,8 +42,10 @@ class _Frozen(BaseModel):
 class StreamConfig(_Frozen):
     """One tower of the dual-stream transformer (video or audio).
 
-    ``patch`` has three entries ``(pt, ph, pw)`` for video and one ``(pa,)`` for audio. ``latent_rate`` is latent
-    time steps per second (video latent fps, audio latent steps per second): the model turns token indices into
+    ``patch`` has three entries ``(pt, ph, pw)`` for video and one ``(pa,)`` for audio. ``latent_rate`` is
+    latent
+    time steps per second (video latent fps, audio latent steps per second): the model turns token indices
+    into
     seconds with it, which is what aligns the two streams in time.
     """
 
@@ -91,7 +96,8 @@ class StreamConfig(_Frozen):
 class TextConfig(_Frozen):
     """The text encoder shared by both towers.
 
-    ``encoder="byte"`` is the default trainable byte-level transformer (``model_core.text.ByteTextEncoder``): no
+    ``encoder="byte"`` is the default trainable byte-level transformer (``model_core.text.ByteTextEncoder``):
+    no
     vocabulary file, no download, deterministic. Any other name must be registered with
     ``model_core.text.register_text_encoder`` (e.g. a frozen pretrained T5/LLM wrapper); ``width`` is then the
     hidden size that encoder emits and ``depth``/``heads``/``vocab`` are ignored by it.
@@ -124,8 +130,10 @@ class TextConfig(_Frozen):
 class VSAConfig(_Frozen):
     """Video Sparse Attention for the video self-attention (see ``model_core.attention``).
 
-    The token grid (T, H, W) is cut into ``cube``-sized blocks; each query cube attends densely to the ``top_k``
-    key cubes its coarse (mean-pooled) attention scores highest. ``top_k`` wins over ``sparsity`` when both are
+    The token grid (T, H, W) is cut into ``cube``-sized blocks; each query cube attends densely to the
+    ``top_k``
+    key cubes its coarse (mean-pooled) attention scores highest. ``top_k`` wins over ``sparsity`` when both
+    are
     set; ``sparsity`` is the fraction of cubes skipped (0.9 keeps 10 %).
     """
 
@@ -142,7 +150,8 @@ class VSAConfig(_Frozen):
 
 
 class SampleSize(_Frozen):
-    """Default latent sizes a preset is trained and sampled at: video (frames, height, width), audio length."""
+    """Default latent sizes a preset is trained and sampled at: video (frames, height, width), audio
+    length."""
 
     frames: int = Field(gt=0)
     height: int = Field(gt=0)
@@ -153,8 +162,10 @@ class SampleSize(_Frozen):
 class ModelConfig(_Frozen):
     """The whole model. ``video_rope`` splits the video head dim into (time, height, width) rotary channels.
 
-    Audio rotates its first ``video_rope[0]`` head channels by time with the *same* frequencies as video (positions
-    in seconds), the rest of its head channels carry no position. ``coupled_blocks=(start, stop)`` is the half-open
+    Audio rotates its first ``video_rope[0]`` head channels by time with the *same* frequencies as video
+    (positions
+    in seconds), the rest of its head channels carry no position. ``coupled_blocks=(start, stop)`` is the
+    half-open
     range of blocks that have the gated audio↔video cross-attention.
     """
 
@@ -168,7 +179,9 @@ class ModelConfig(_Frozen):
     video_rope: tuple[int, int, int]
     rope_theta: float = Field(default=10000.0, gt=1.0)
     ref_time_offset: float = Field(
-        default=1.0, ge=0.0, description="seconds of gap between the last reference frame and the target start"
+        default=1.0,
+        ge=0.0,
+        description="seconds of gap between the last reference frame and the target start",
     )
     time_embed_dim: int = Field(default=256, gt=0, description="sinusoidal sigma features before the MLP")
     qk_norm: bool = True
@@ -196,7 +209,9 @@ class ModelConfig(_Frozen):
                 f"video.patch must be (pt, ph, pw), got {v.patch}", field="video.patch", hint="e.g. (1, 2, 2)"
             )
         if len(a.patch) != 1:
-            raise ModelConfigError(f"audio.patch must be (pa,), got {a.patch}", field="audio.patch", hint="e.g. (1,)")
+            raise ModelConfigError(
+                f"audio.patch must be (pa,), got {a.patch}", field="audio.patch", hint="e.g. (1,)"
+            )
         if v.depth != a.depth:
             raise ModelConfigError(
                 f"video.depth={v.depth} and audio.depth={a.depth} differ; the towers run block by block in lockstep",
@@ -210,8 +225,12 @@ class ModelConfig(_Frozen):
                 field="coupled_blocks",
                 hint=f"use (start, stop) with 0 <= start <= stop <= {v.depth}; (0, {v.depth}) couples every block",
             )
-        for name, size, p in (("frames", s.frames, v.patch[0]), ("height", s.height, v.patch[1]),
-                              ("width", s.width, v.patch[2]), ("audio_length", s.audio_length, a.patch[0])):
+        for name, size, p in (
+            ("frames", s.frames, v.patch[0]),
+            ("height", s.height, v.patch[1]),
+            ("width", s.width, v.patch[2]),
+            ("audio_length", s.audio_length, a.patch[0]),
+        ):
             if size % p:
                 raise ModelConfigError(
                     f"sample_size.{name}={size} is not a multiple of its patch size {p}",
@@ -273,12 +292,15 @@ class ModelConfig(_Frozen):
             if vsa:
                 n += lin(d, s.heads)  # coarse-branch gate
             if coupled:
-                n += norm(d) + norm(other) + attn(d, other, s.heads) + d  # norms of both sides, attention, tanh gate
+                n += (
+                    norm(d) + norm(other) + attn(d, other, s.heads) + d
+                )  # norms of both sides, attention, tanh gate
             return n
 
         start, stop = self.coupled_blocks
         blocks = sum(
-            tower_block(v, da, start <= i < stop, self.vsa.enabled) + tower_block(a, dv, start <= i < stop, False)
+            tower_block(v, da, start <= i < stop, self.vsa.enabled)
+            + tower_block(a, dv, start <= i < stop, False)
             for i in range(v.depth)
         )
 
@@ -293,8 +315,12 @@ class ModelConfig(_Frozen):
         text = 0
         if t.encoder == "byte":
             hidden = int(t.width * t.mlp_ratio)
-            layer = norm(t.width) + lin(t.width, 3 * t.width) + lin(t.width, t.width) + norm(t.width) + mlp(
-                t.width, hidden
+            layer = (
+                norm(t.width)
+                + lin(t.width, 3 * t.width)
+                + lin(t.width, t.width)
+                + norm(t.width)
+                + mlp(t.width, hidden)
             )
             text = t.vocab * t.width + t.max_len * t.width + t.depth * layer + norm(t.width)
         return {"video": embed(v), "audio": embed(a), "blocks": blocks, "text": text}
@@ -314,13 +340,16 @@ def _rope_split(head_dim: int) -> tuple[int, int, int]:
 def _make_presets() -> dict[str, ModelConfig]:
     tiny = ModelConfig(
         name="tiny",
-        # 3-channel "latent" = RGB pixels at 32x32, 8 fps; 4x4 patches -> 8x8 tokens per frame, 512 per 8 frames.
-        video=StreamConfig(channels=3, patch=(1, 4, 4), width=96, depth=4, heads=4, latent_rate=8.0),
-        # 8-channel audio latent at 64 steps/s (e.g. an 8-band envelope); 2-step patches -> 32 tokens per second.
+        # 3-channel "latent" = RGB pixels (toy world 32x32 px, 2x area-downsampled to 16x16, see
+        # model_core.latents)
+        # at 16 fps; 4x4 patches -> 4x4 tokens per frame, 256 per 16-frame (1 s) clip.
+        video=StreamConfig(channels=3, patch=(1, 4, 4), width=96, depth=4, heads=4, latent_rate=16.0),
+        # 8-channel audio latent at 64 steps/s (e.g. an 8-band envelope); 2-step patches -> 32 tokens per
+        # second.
         audio=StreamConfig(channels=8, patch=(2,), width=64, depth=4, heads=4, latent_rate=64.0),
         text=TextConfig(width=64, depth=2, heads=4, max_len=64),
         vsa=VSAConfig(enabled=False),
-        sample_size=SampleSize(frames=8, height=32, width=32, audio_length=64),
+        sample_size=SampleSize(frames=16, height=16, width=16, audio_length=64),
         coupled_blocks=(0, 4),
         video_rope=(8, 8, 8),
         time_embed_dim=64,
@@ -364,7 +393,8 @@ PRESETS: dict[str, ModelConfig] = _make_presets()
 
 
 def preset(name: str, **overrides: object) -> ModelConfig:
-    """A preset by name, optionally with top-level fields replaced (``preset("tiny", coupled_blocks=(1, 3))``)."""
+    """A preset by name, optionally with top-level fields replaced (``preset("tiny", coupled_blocks=(1,
+    3))``)."""
     if name not in PRESETS:
         raise ModelConfigError(f"unknown model preset {name!r}", hint=f"choose one of {', '.join(PRESETS)}")
     cfg = PRESETS[name]

@@ -82,7 +82,7 @@ def _audio(**over: object) -> dict:
     ("over", "words"),
     [
         ({"video": _video(heads=5)}, ["heads=5 does not divide width=96", "divisors"]),
-        ({"video": _video(patch=(1, 3, 4))}, ["sample_size.height=32", "multiple of its patch size 3"]),
+        ({"video": _video(patch=(1, 3, 4))}, ["sample_size.height=16", "multiple of its patch size 3"]),
         ({"audio": _audio(patch=(3,))}, ["sample_size.audio_length=64", "patch size 3"]),
         ({"coupled_blocks": (2, 5)}, ["coupled_blocks=(2, 5)", "4 blocks"]),
         ({"coupled_blocks": (3, 1)}, ["coupled_blocks=(3, 1)"]),
@@ -112,6 +112,8 @@ def test_stream_and_text_configs_alone() -> None:
 def test_unknown_text_encoder_is_a_config_error() -> None:
     from model_core.model import DualStreamMMDiT
 
-    cfg = ModelConfig.model_validate(_tiny_dict(text={**preset("tiny").text.model_dump(), "encoder": "t5-nope"}))
+    cfg = ModelConfig.model_validate(
+        _tiny_dict(text={**preset("tiny").text.model_dump(), "encoder": "t5-nope"})
+    )
     with pytest.raises(ModelConfigError, match="register_text_encoder"):
         DualStreamMMDiT(cfg)
