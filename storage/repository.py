@@ -13,8 +13,9 @@ Typical use from the episode flow::
     with session_scope(engine, write=True) as s:
         finish_render(s, render_id, status="succeeded", episode_uri=str(out / "episode.mp4"), qc=report)
 
-A render the dashboard queued (status ``queued``) is *claimed* by ``start_render`` when the flow is started
-with the same ``out_dir`` for the same episode, so the dashboard's row and the flow's row are one row.
+A render the dashboard queued (``requested_by_id`` set, not finished) is *claimed* by ``start_render`` when
+the flow is started with the same ``out_dir`` for the same episode, so the dashboard's row and the flow's
+row are one row.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def start_render(
     """Record that a render of an episode started; return the render id.
 
     Creates the series, episode and script version as needed (same script text → same script version). If the
-    dashboard queued a render of this episode into the same ``out_dir``, that row is claimed and returned.
+    dashboard queued a render of this episode into the same ``out_dir`` and it has not finished, that row is
+    claimed (set ``running``) and returned.
     ``episode_number=None`` (a script without one) is episode 1.
     """
     series = get_or_create_series(session, series_title)
@@ -135,7 +137,13 @@ def start_render(
     out_dir = str(out_dir)
     queued = session.scalars(
         select(Render)
-        .where(Render.episode_id == episode.id, Render.out_dir == out_dir, Render.status == "queued")
+        .where(
+            Render.episode_id == episode.id,
+            Render.out_dir == out_dir,
+            Render.status.in_(("queued", "running")),
+            Render.finished_at.is_(None),
+            Render.requested_by_id.is_not(None),
+        )
         .order_by(Render.id.desc())
         .limit(1)
     ).first()

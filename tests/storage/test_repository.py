@@ -120,13 +120,19 @@ def test_latest_takes_prefers_the_retake(session):
     assert next_take_number(session, episode_id, "sc09-sh09") == 1
 
 
-def test_start_render_claims_a_queued_render(session):
+def test_start_render_claims_a_render_the_dashboard_queued(session):
+    from storage.repositories.users import create_user
+
+    user, _token = create_user(session, "ana", "producer")
     render_id = _start(session, out_dir="/tmp/out/queued")
     render = session.get(Render, render_id)
-    render.status, render.started_at = "queued", None
+    render.status, render.started_at, render.requested_by_id = "queued", None, user.id
     session.flush()
     assert _start(session, out_dir="/tmp/out/queued") == render_id
     assert session.get(Render, render_id).status == "running"
+    finish_render(session, render_id, status="succeeded")
+    assert _start(session, out_dir="/tmp/out/queued") != render_id  # a finished render is never reused
+    assert _start(session, out_dir="/tmp/out/other") != render_id
 
 
 def test_finish_render_failed_and_bad_input(session):

@@ -1,0 +1,258 @@
+"""Producer feedback: ratings, tags, comments, time ranges and regions on an episode, a shot or a take; and
+decisions (approve a take, request a retake)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from storage.models import Decision, Feedback, FeedbackRegion, FeedbackTag, Render, Shot, Tag, Take
+from storage.repositories.catalog import kept_retakes, queue_render
+from storage.repositories.common import (
+    InvalidInput,
+    NotFound,
+    Page,
+    get_or_404,
+    insert_once,
+    paginate,
+    replay,
+)
+from storage.repository import next_take_number
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A rectangle at ``t`` seconds; x, y, w, h are fractions of the frame width/height (top-left origin)."""
+
+    t: float
+    x: float
+    y: float
+    w: float
+    h: float
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    target: str
+    episode_id: int
+    render_id: int | None = None
+    shot_pk: int | None = None
+    shot_id: str | None = None
+    take_pk: int | None = None
+
+
+def list_tags(session: Session) -> list[Tag]:
+    return list(session.scalars(select(Tag).order_by(Tag.positive.desc(), Tag.name)))
+
+
+def resolve_target(
+    session: Session,
+    *,
+    episode_id: int | None = None,
+    render_id: int | None = None,
+    shot_id: str | None = None,
+    take_id: int | None = None,
+) -> Target:
+    """What a note is about.
+
+    A take (``take_id``), a shot of a render (``render_id`` + ``shot_id``), or an episode (``render_id`` or
+    ``episode_id``).
+    """
+    if take_id is not None:
+        take = get_or_404(session, Take, take_id)
+        shot = session.get(Shot, take.shot_pk)
+        render = session.get(Render, take.render_id)
+        return Target("take", render.episode_id, render.id, shot.id, shot.shot_id, take.id)
+    if shot_id is not None:
+        if render_id is None:
+            raise InvalidInput(
+                "a shot is named within a render: send render_id with shot_id", field="body.render_id"
+            )
+        render = get_or_404(session, Render, render_id)
+        shot = session.scalars(
+            select(Shot).where(Shot.render_id == render.id, Shot.shot_id == shot_id)
+        ).first()
+        if shot is None:
+            raise NotFound(f"render {render.id} has no shot {shot_id!r}", field="body.shot_id")
+        return Target("shot", render.episode_id, render.id, shot.id, shot.shot_id)
+    if render_id is not None:
+        render = get_or_404(session, Render, render_id)
+        return Target("episode", render.episode_id, render.id)
+    if episode_id is not None:
+        from storage.models import Episode
+
+        get_or_404(session, Episode, episode_id)
+        return Target("episode", episode_id)
+    raise InvalidInput(
+        "say what the feedback is about: take_id, render_id + shot_id, render_id or episode_id", field="body"
+    )
+
+
+def _check_tags(session: Session, tags: Sequence[str]) -> list[str]:
+    wanted = list(dict.fromkeys(tags))
+    if not wanted:
+        return []
+    known = set(session.scalars(select(Tag.name).where(Tag.name.in_(wanted))))
+    for i, tag in enumerate(tags):
+        if tag not in known:
+            names = ", ".join(t.name for t in list_tags(session))
+            raise InvalidInput(f"unknown tag {tag!r}", field=f"body.tags.{i}", hint=f"use one of: {names}")
+    return wanted
+
+
+def add_feedback(
+    session: Session,
+    *,
+    user_id: int,
+    target: Target,
+    rating: int | None = None,
+    tags: Sequence[str] = (),
+    comment: str | None = None,
+    t_start: float | None = None,
+    t_end: float | None = None,
+    regions: Sequence[Region] = (),
+    idempotency_key: str | None = None,
+    req_hash: str | None = None,
+) -> tuple[Feedback, bool]:
+    """Store one note; return ``(feedback, created)``. The same idempotency key returns the first note."""
+    if rating is None and not tags and not (comment or "").strip() and not regions:
+        raise InvalidInput("empty feedback: give a rating, a tag, a comment or a region", field="body")
+    if rating is not None and not 1 <= rating <= 5:
+        raise InvalidInput(f"rating {rating} must be 1–5", field="body.rating")
+    if t_start is not None and t_end is not None and t_end < t_start:
+        raise InvalidInput(f"time range ends ({t_end}) before it starts ({t_start})", field="body.t_end")
+    tag_names = _check_tags(session, tags)
+
+    def build() -> Feedback:
+        return Feedback(
+            user_id=user_id,
+            target=target.target,
+            episode_id=target.episode_id,
+            render_id=target.render_id,
+            shot_pk=target.shot_pk,
+            shot_id=target.shot_id,
+            take_pk=target.take_pk,
+            rating=rating,
+            comment=comment,
+            t_start=t_start,
+            t_end=t_end,
+            tags=[FeedbackTag(tag=name) for name in tag_names],
+            regions=[FeedbackRegion(t=r.t, x=r.x, y=r.y, w=r.w, h=r.h, label=r.label) for r in regions],
+        )
+
+    return insert_once(session, Feedback, key=idempotency_key, req_hash=req_hash, build=build)
+
+
+def list_feedback(
+    session: Session,
+    *,
+    episode_id: int | None = None,
+    render_id: int | None = None,
+    shot_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[Feedback]:
+    stmt = (
+        select(Feedback)
+        .options(selectinload(Feedback.tags), selectinload(Feedback.regions))
+        .order_by(Feedback.id.desc())
+    )
+    if episode_id is not None:
+        stmt = stmt.where(Feedback.episode_id == episode_id)
+    if render_id is not None:
+        stmt = stmt.where(Feedback.render_id == render_id)
+    if shot_id is not None:
+        stmt = stmt.where(Feedback.shot_id == shot_id)
+    return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def approve_take(
+    session: Session,
+    *,
+    user_id: int,
+    take_id: int,
+    note: str | None = None,
+    idempotency_key: str | None = None,
+    req_hash: str | None = None,
+) -> tuple[Decision, bool]:
+    target = resolve_target(session, take_id=take_id)
+    take = session.get(Take, take_id)
+
+    def build() -> Decision:
+        return Decision(
+            user_id=user_id,
+            kind="approve",
+            episode_id=target.episode_id,
+            render_id=target.render_id,
+            shot_id=target.shot_id,
+            take_pk=take.id,
+            take_number=take.take,
+            note=note,
+        )
+
+    return insert_once(session, Decision, key=idempotency_key, req_hash=req_hash, build=build)
+
+
+def request_retake(
+    session: Session,
+    *,
+    user_id: int,
+    render_id: int,
+    shot_id: str,
+    renders_root: str | Path,
+    backend: str,
+    note: str | None = None,
+    idempotency_key: str | None = None,
+    req_hash: str | None = None,
+) -> tuple[Decision, bool]:
+    """Record a retake request and queue the render that makes it: the shot's next take number, every other
+    shot keeping the take it uses now. Return ``(decision, created)``; ``decision.retake_render_id`` is the
+    queued render (the caller starts it when ``created``)."""
+    target = resolve_target(session, render_id=render_id, shot_id=shot_id)
+    replayed = replay(session, Decision, idempotency_key, req_hash)
+    if replayed is not None:
+        return replayed, False
+    take_number = next_take_number(session, target.episode_id, shot_id)
+    retakes = kept_retakes(session, target.episode_id)
+    retakes[shot_id] = take_number
+    render, _ = queue_render(
+        session,
+        episode_id=target.episode_id,
+        requested_by=user_id,
+        renders_root=renders_root,
+        backend=backend,
+        retakes=retakes,
+    )
+
+    def build() -> Decision:
+        return Decision(
+            user_id=user_id,
+            kind="retake",
+            episode_id=target.episode_id,
+            render_id=target.render_id,
+            shot_id=shot_id,
+            take_number=take_number,
+            retake_render_id=render.id,
+            note=note,
+        )
+
+    decision, created = insert_once(session, Decision, key=idempotency_key, req_hash=req_hash, build=build)
+    if not created:
+        # A concurrent request with the same key won the race: drop the render this one queued.
+        session.delete(render)
+        session.flush()
+    return decision, created
+
+
+def list_decisions(
+    session: Session, *, episode_id: int | None = None, limit: int = 50, offset: int = 0
+) -> Page[Decision]:
+    stmt = select(Decision).order_by(Decision.id.desc())
+    if episode_id is not None:
+        stmt = stmt.where(Decision.episode_id == episode_id)
+    return paginate(session, stmt, limit=limit, offset=offset)
