@@ -1,20 +1,24 @@
-"""Video Sparse Attention (VSA): trainable block-sparse attention over a (T, H, W) token grid, plain tensor ops.
+"""Video Sparse Attention (VSA): trainable block-sparse attention over a (T, H, W) token grid, plain tensor
+ops.
 
 Why: video self-attention is quadratic in tokens and most of a token's attention mass lands on a few regions.
 VSA (Zhang et al., 2025) finds those regions cheaply and attends densely only there:
 
-1. **cubes** — the grid is cut into ``cube = (ct, ch, cw)`` blocks (4×4×4 = 64 tokens); the grid is zero-padded
+1. **cubes** — the grid is cut into ``cube = (ct, ch, cw)`` blocks (4×4×4 = 64 tokens); the grid is
+zero-padded
    up to a multiple of the cube and padded keys are masked out;
 2. **coarse stage** — queries, keys and values are mean-pooled per cube and the C cubes attend to each other
    (C² scores instead of N²). It yields (a) a coarse output per cube, a cheap global summary, and (b) for each
    query cube the ``top_k`` key cubes with the highest coarse scores;
 3. **fine stage** — every query cube attends densely to the tokens of its selected cubes only (gathered with
    advanced indexing, then ``scaled_dot_product_attention`` on ``top_k * 64`` keys);
-4. **gate** — ``out = fine + gate * coarse`` with a per-token, per-head gate the caller computes from the hidden
+4. **gate** — ``out = fine + gate * coarse`` with a per-token, per-head gate the caller computes from the
+hidden
    state (a zero-initialised linear layer in the model), so a fresh model starts from pure fine attention.
 
 With ``top_k`` = all cubes and no gate, the fine stage *is* dense attention (the test oracle). PyTorch's
-``flex_attention`` has no backward pass on CPU, so nothing here uses it: gather + SDPA runs forward and backward
+``flex_attention`` has no backward pass on CPU, so nothing here uses it: gather + SDPA runs forward and
+backward
 on every device. Query cubes are processed in chunks so the gathered keys never exceed ``chunk_keys`` rows.
 
 ``vsa_sparsity(step, total, target)`` is the annealing schedule for training: dense first, then sparser.
@@ -27,26 +31,31 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 from model_core.config import ModelError
 
 
 def vsa_top_k(num_cubes: int, sparsity: float, top_k: int | None = None) -> int:
-    """How many key cubes each query cube keeps: ``top_k`` if given, else ``ceil((1 - sparsity) * C)``, in [1, C]."""
+    """How many key cubes each query cube keeps: ``top_k`` if given, else ``ceil((1 - sparsity) * C)``, in [1,
+    C]."""
     k = top_k if top_k is not None else math.ceil((1.0 - sparsity) * num_cubes - 1e-9)
     return max(1, min(num_cubes, k))
 
 
-def vsa_sparsity(step: int, total: int, target: float, *, dense_until: float = 0.1, reach_at: float = 0.6) -> float:
-    """Sparsity for training step ``step`` of ``total``: 0 (dense) for the first ``dense_until`` fraction, then a
+def vsa_sparsity(
+    step: int, total: int, target: float, *, dense_until: float = 0.1, reach_at: float = 0.6
+) -> float:
+    """Sparsity for training step ``step`` of ``total``: 0 (dense) for the first ``dense_until`` fraction,
+    then a
     linear ramp reaching ``target`` at the ``reach_at`` fraction, then ``target``.
 
     Starting dense lets the coarse scores become meaningful before they are trusted to pick cubes.
     """
     if total <= 0 or not 0.0 <= target < 1.0 or not 0.0 <= dense_until <= reach_at <= 1.0:
         raise ModelError(
-            f"vsa_sparsity needs total > 0, 0 <= target < 1, 0 <= dense_until <= reach_at <= 1; got total={total}, "
-            f"target={target}, dense_until={dense_until}, reach_at={reach_at}"
+            "vsa_sparsity needs total > 0, 0 <= target < 1, 0 <= dense_until <= reach_at <= 1; "
+            f"got total={total}, target={target}, dense_until={dense_until}, reach_at={reach_at}"
         )
     frac = step / total
     if frac <= dense_until:
@@ -65,7 +74,9 @@ def _to_cubes(x: Tensor, grid: tuple[int, int, int], cube: tuple[int, int, int])
     if pt or ph or pw:
         x = F.pad(x, (0, 0, 0, pw, 0, ph, 0, pt))  # (B, h, Tp, Hp, Wp, d)
     nt, nh, nw = (t + pt) // ct, (hh + ph) // ch, (w + pw) // cw
-    x = x.view(b, h, nt, ct, nh, ch, nw, cw, d).permute(0, 1, 2, 4, 6, 3, 5, 7, 8)  # (B, h, nt, nh, nw, ct, ch, cw, d)
+    x = x.view(b, h, nt, ct, nh, ch, nw, cw, d).permute(
+        0, 1, 2, 4, 6, 3, 5, 7, 8
+    )  # (B, h, nt, nh, nw, ct, ch, cw, d)
     return x.reshape(b, h, nt * nh * nw, ct * ch * cw, d)  # (B, h, C, S, d)
 
 
@@ -74,17 +85,23 @@ def _from_cubes(x: Tensor, grid: tuple[int, int, int], cube: tuple[int, int, int
     b, h, _, _, d = x.shape
     (t, hh, w), (ct, ch, cw) = grid, cube
     nt, nh, nw = -(-t // ct), -(-hh // ch), -(-w // cw)
-    x = x.view(b, h, nt, nh, nw, ct, ch, cw, d).permute(0, 1, 2, 5, 3, 6, 4, 7, 8)  # (B, h, nt, ct, nh, ch, nw, cw, d)
+    x = x.view(b, h, nt, nh, nw, ct, ch, cw, d).permute(
+        0, 1, 2, 5, 3, 6, 4, 7, 8
+    )  # (B, h, nt, ct, nh, ch, nw, cw, d)
     x = x.reshape(b, h, nt * ct, nh * ch, nw * cw, d)[:, :, :t, :hh, :w]  # (B, h, T, H, W, d)
     return x.reshape(b, h, t * hh * w, d)  # (B, h, N, d)
 
 
-def _fine_stage(qb: Tensor, kb: Tensor, vb: Tensor, idx: Tensor, valid: Tensor | None, chunk_keys: int) -> Tensor:
+def _fine_stage(
+    qb: Tensor, kb: Tensor, vb: Tensor, idx: Tensor, valid: Tensor | None, chunk_keys: int
+) -> Tensor:
     """Each query cube attends to the tokens of its selected key cubes.
 
-    qb, kb, vb: (B, h, C, S, d) cubed tokens; idx: (B, h, C, k) selected key cubes; valid: (C, S) real-token mask
+    qb, kb, vb: (B, h, C, S, d) cubed tokens; idx: (B, h, C, k) selected key cubes; valid: (C, S) real-token
+    mask
     or None. The selected cubes are gathered a chunk of query cubes at a time (at most ``chunk_keys`` gathered
-    key rows), then one batched SDPA call per chunk. Returns (B, h, C, S, d).
+    key rows, ~128 MB for K and V at head dim 64), then one batched SDPA call per chunk. Returns (B, h, C, S,
+    d).
     """
     b, h, c, s, d = qb.shape
     k_sel = idx.shape[-1]
@@ -93,18 +110,26 @@ def _fine_stage(qb: Tensor, kb: Tensor, vb: Tensor, idx: Tensor, valid: Tensor |
     idx = idx.reshape(bh, c, k_sel)  # (Bh, C, k)
     rows = torch.arange(bh, device=qb.device)[:, None, None]  # (Bh, 1, 1)
     step = max(1, chunk_keys // max(1, bh * k_sel * s))
-    outs = []
-    for c0 in range(0, c, step):
-        sel = idx[:, c0 : c0 + step]  # (Bh, c, k)
+    # More than one chunk means the gathered keys would be large: recompute each chunk's gather in backward
+    # (activation checkpointing) instead of keeping every gathered copy alive until then.
+    recompute = torch.is_grad_enabled() and step < c and any(x.requires_grad for x in (qb, kb, vb))
+
+    def chunk(q_c: Tensor, sel: Tensor) -> Tensor:
         nc = sel.shape[1]
         ks = kf[rows, sel].reshape(bh * nc, 1, k_sel * s, d)  # (Bh*c, 1, k*S, d)
         vs = vf[rows, sel].reshape(bh * nc, 1, k_sel * s, d)  # (Bh*c, 1, k*S, d)
-        qs = qf[:, c0 : c0 + nc].reshape(bh * nc, 1, s, d)  # (Bh*c, 1, S, d)
         mask = None
         if valid is not None:
             mask = valid[sel].reshape(bh * nc, 1, 1, k_sel * s)  # (Bh*c, 1, 1, k*S) padded keys excluded
-        out = F.scaled_dot_product_attention(qs, ks, vs, attn_mask=mask)  # (Bh*c, 1, S, d)
-        outs.append(out.view(bh, nc, s, d))  # (Bh, c, S, d)
+        out = F.scaled_dot_product_attention(
+            q_c.reshape(bh * nc, 1, s, d), ks, vs, attn_mask=mask
+        )  # (Bh*c, 1, S, d)
+        return out.view(bh, nc, s, d)  # (Bh, c, S, d)
+
+    outs = []
+    for c0 in range(0, c, step):
+        q_c, sel = qf[:, c0 : c0 + step], idx[:, c0 : c0 + step]  # (Bh, c, S, d), (Bh, c, k)
+        outs.append(checkpoint(chunk, q_c, sel, use_reentrant=False) if recompute else chunk(q_c, sel))
     return torch.cat(outs, dim=1).view(b, h, c, s, d)  # (B, h, C, S, d)
 
 
@@ -118,7 +143,7 @@ def video_sparse_attention(
     top_k: int | None = None,
     sparsity: float = 0.9,
     coarse_gate: Tensor | None = None,
-    chunk_keys: int = 1 << 22,
+    chunk_keys: int = 1 << 18,
 ) -> Tensor:
     """Block-sparse attention of ``q`` over ``k, v`` on a token grid.
 
@@ -146,7 +171,9 @@ def video_sparse_attention(
     qc, kc, vc = (x.sum(3) / count for x in (qb, kb, vb))  # (B, h, C, d) each
     scores = torch.einsum("bhid,bhjd->bhij", qc, kc) * scale  # (B, h, C, C)
     k_sel = vsa_top_k(c, sparsity, top_k)
-    idx = scores.topk(k_sel, dim=-1).indices  # (B, h, C, k) chosen key cubes per query cube; no gradient needed
+    idx = scores.topk(
+        k_sel, dim=-1
+    ).indices  # (B, h, C, k) chosen key cubes per query cube; no gradient needed
 
     if k_sel == c:
         # every cube selected: the fine stage is dense attention, run it as such (no gather, fused kernel)

@@ -82,7 +82,8 @@ class StreamConfig(_Frozen):
             raise ModelConfigError(
                 f"heads={self.heads} does not divide width={self.width}",
                 field="heads",
-                hint=f"pick heads from the divisors of {self.width}, e.g. {_divisors_near(self.width, self.heads)}",
+                hint=f"pick heads from the divisors of {self.width}, "
+                f"e.g. {_divisors_near(self.width, self.heads)}",
             )
         if self.head_dim % 2:
             raise ModelConfigError(
@@ -214,7 +215,8 @@ class ModelConfig(_Frozen):
             )
         if v.depth != a.depth:
             raise ModelConfigError(
-                f"video.depth={v.depth} and audio.depth={a.depth} differ; the towers run block by block in lockstep",
+                f"video.depth={v.depth} and audio.depth={a.depth} differ; "
+                "the towers run block by block in lockstep",
                 field="audio.depth",
                 hint="give both streams the same depth",
             )
@@ -223,7 +225,8 @@ class ModelConfig(_Frozen):
             raise ModelConfigError(
                 f"coupled_blocks={self.coupled_blocks} is not a range inside the {v.depth} blocks",
                 field="coupled_blocks",
-                hint=f"use (start, stop) with 0 <= start <= stop <= {v.depth}; (0, {v.depth}) couples every block",
+                hint=f"use (start, stop) with 0 <= start <= stop <= {v.depth}; "
+                f"(0, {v.depth}) couples every block",
             )
         for name, size, p in (
             ("frames", s.frames, v.patch[0]),
@@ -412,13 +415,17 @@ def _human(n: int) -> str:
 
 def presets_table() -> str:
     """One line per preset: parameter count (total and per part), widths, depth, default sample size."""
-    head = f"{'preset':<7} {'params':>8} {'blocks':>8} {'text':>8}  {'video D/A D':>11} {'depth':>5}  sample (F×H×W, audio)"
+    head = (
+        f"{'preset':<7} {'params':>8} {'blocks':>8} {'text':>8}  {'video D/A D':>11} {'depth':>5}  "
+        "sample (F×H×W, audio)"
+    )
     lines = [head, "-" * len(head)]
     for name, cfg in PRESETS.items():
         parts = cfg.param_breakdown()
         s = cfg.sample_size
         lines.append(
-            f"{name:<7} {_human(sum(parts.values())):>8} {_human(parts['blocks']):>8} {_human(parts['text']):>8}  "
+            f"{name:<7} {_human(sum(parts.values())):>8} {_human(parts['blocks']):>8} "
+            f"{_human(parts['text']):>8}  "
             f"{f'{cfg.video.width}/{cfg.audio.width}':>11} {cfg.depth:>5}  "
             f"{s.frames}×{s.height}×{s.width}, {s.audio_length}"
         )

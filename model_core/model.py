@@ -5,12 +5,15 @@ cross, audio↔video cross; video self-attention optionally sparse, see ``model_
 model (``check_inputs``, ``forward``) → weight init.
 
 Shape letters: B batch, Cv/Ca latent channels, F/N video frames / audio steps, H/W latent height/width,
-T token count, D width, h heads, hd head dim, L text tokens, Tc conditioning rows (1 per sample for one σ, one per
+T token count, D width, h heads, hd head dim, L text tokens, Tc conditioning rows (1 per sample for one σ, one
+per
 temporal token for per-frame σ; each row modulates T/Tc consecutive tokens).
 
 Conditioning is by channel concatenation: every patch embedding sees noisy latent ⊕ condition latent ⊕ mask
-(1 = given, 0 = generate), so text-to-video (all zeros), image-to-video (first frame given), inpainting (any mask)
-and extension (prefix frames given) are one task. Reference frames are concatenated in time *before* the target,
+(1 = given, 0 = generate), so text-to-video (all zeros), image-to-video (first frame given), inpainting (any
+mask)
+and extension (prefix frames given) are one task. Reference frames are concatenated in time *before* the
+target,
 at negative times, with σ = 0, and sliced off the output.
 """
 
@@ -27,14 +30,17 @@ from model_core.attention import dense_attention, video_sparse_attention
 from model_core.config import ModelConfig, ModelError, StreamConfig
 from model_core.text import build_text_encoder
 
-# ----------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # primitives
 
 
 def sigma_embedding(sigma: Tensor, dim: int) -> Tensor:
-    """Sinusoidal features of σ ∈ [0, 1] (scaled by 1000 so the frequencies resolve small σ steps). (...,) → (..., dim)."""
+    """Sinusoidal features of σ ∈ [0, 1] (scaled by 1000 so the frequencies resolve small σ steps). (...,) →
+    (..., dim)."""
     half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=sigma.device, dtype=torch.float32) / half)  # (dim/2,)
+    freqs = torch.exp(
+        -math.log(10000.0) * torch.arange(half, device=sigma.device, dtype=torch.float32) / half
+    )  # (dim/2,)
     args = sigma.float()[..., None] * 1000.0 * freqs  # (..., dim/2)
     emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # (..., 2*(dim/2))
     return F.pad(emb, (0, dim % 2))  # (..., dim)
@@ -66,14 +72,18 @@ def unpatchify_video(x: Tensor, patch: tuple[int, ...], channels: int, grid: tup
     """(B, T, C*pt*ph*pw) → (B, C, F, H, W); inverse of ``patchify_video``."""
     b = x.shape[0]
     (pt, ph, pw), (t, h, w) = patch, grid
-    x = x.view(b, t, h, w, channels, pt, ph, pw).permute(0, 4, 1, 5, 2, 6, 3, 7)  # (B, C, F', pt, H', ph, W', pw)
+    x = x.view(b, t, h, w, channels, pt, ph, pw).permute(
+        0, 4, 1, 5, 2, 6, 3, 7
+    )  # (B, C, F', pt, H', ph, W', pw)
     return x.reshape(b, channels, t * pt, h * ph, w * pw)  # (B, C, F, H, W)
 
 
 def patchify_audio(x: Tensor, patch: int) -> Tensor:
     """(B, C, N) → (B, N/pa, C*pa)."""
     b, c, n = x.shape
-    return x.view(b, c, n // patch, patch).permute(0, 2, 1, 3).reshape(b, n // patch, c * patch)  # (B, T, C*pa)
+    return (
+        x.view(b, c, n // patch, patch).permute(0, 2, 1, 3).reshape(b, n // patch, c * patch)
+    )  # (B, T, C*pa)
 
 
 def unpatchify_audio(x: Tensor, patch: int, channels: int) -> Tensor:
@@ -82,23 +92,29 @@ def unpatchify_audio(x: Tensor, patch: int, channels: int) -> Tensor:
     return x.view(b, t, channels, patch).permute(0, 2, 1, 3).reshape(b, channels, t * patch)  # (B, C, N)
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # RoPE with temporal positions in seconds
 #
-# The time rotation uses `video_rope[0]` channels with frequencies in radians per SECOND, shared by both towers:
-# freq_i = video_token_rate * theta^(-2i/dt). In the video tower that is exactly the classic per-token-index RoPE
+# The time rotation uses `video_rope[0]` channels with frequencies in radians per SECOND, shared by both
+# towers:
+# freq_i = video_token_rate * theta^(-2i/dt). In the video tower that is exactly the classic per-token-index
+# RoPE
 # (angle = t_index * theta^(-2i/dt)); in the audio tower the per-index frequency is scaled by
-# video_token_rate / audio_token_rate — the "RoPE frequency scaling by the ratio of latent rates". A video token and
+# video_token_rate / audio_token_rate — the "RoPE frequency scaling by the ratio of latent rates". A video
+# token and
 # an audio token at the same instant therefore get the same rotation, and cross-modal attention (which rotates
 # both sides by time only) sees only their time difference in seconds.
 
 
 def video_token_seconds(cfg: ModelConfig, frames: int, ref_frames: int = 0) -> Tensor:
-    """Start time (s) of each temporal video token, token index · pt / fps: reference tokens first, at negative
+    """Start time (s) of each temporal video token, token index · pt / fps: reference tokens first, at
+    negative
     times ending ``ref_time_offset`` seconds before the target starts, then the target from 0."""
     pt, rate = cfg.video.patch[0], cfg.video.latent_rate
     target = torch.arange(frames // pt, dtype=torch.float64) * pt / rate  # (F',)
-    ref = (torch.arange(ref_frames // pt, dtype=torch.float64) * pt - ref_frames) / rate - cfg.ref_time_offset  # (Fr',)
+    ref = (
+        torch.arange(ref_frames // pt, dtype=torch.float64) * pt - ref_frames
+    ) / rate - cfg.ref_time_offset  # (Fr',)
     return torch.cat([ref, target])  # (Fr' + F',)
 
 
@@ -113,7 +129,8 @@ def _freqs(dim: int, theta: float) -> Tensor:
 
 
 def time_angles(cfg: ModelConfig, seconds: Tensor, head_dim: int) -> Tensor:
-    """Rotation angles (T, head_dim/2): the shared time rotation in the first dt/2 pairs, zeros (no rotation) after."""
+    """Rotation angles (T, head_dim/2): the shared time rotation in the first dt/2 pairs, zeros (no rotation)
+    after."""
     dt = cfg.rope_time_dim
     ang = seconds[:, None] * (cfg.video.token_rate * _freqs(dt, cfg.rope_theta))  # (T, dt/2) radians
     return F.pad(ang, (0, head_dim // 2 - dt // 2))  # (T, head_dim/2)
@@ -151,16 +168,19 @@ class Rotary:
 def apply_rope(x: Tensor, rot: Rotary) -> Tensor:
     """Rotate channel pairs (2i, 2i+1) of x (B, h, T, hd) by the angles of each token."""
     x1, x2 = x[..., 0::2], x[..., 1::2]  # (B, h, T, hd/2) each
-    return torch.stack([x1 * rot.cos - x2 * rot.sin, x1 * rot.sin + x2 * rot.cos], dim=-1).flatten(-2)  # (B, h, T, hd)
+    return torch.stack([x1 * rot.cos - x2 * rot.sin, x1 * rot.sin + x2 * rot.cos], dim=-1).flatten(
+        -2
+    )  # (B, h, T, hd)
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # attention
 
 
 @dataclass(frozen=True)
 class VSARun:
-    """How the video self-attention runs sparse in this forward pass: token grid (T, H, W) and the sparsity."""
+    """How the video self-attention runs sparse in this forward pass: token grid (T, H, W) and the
+    sparsity."""
 
     grid: tuple[int, int, int]
     cube: tuple[int, int, int]
@@ -171,8 +191,10 @@ class VSARun:
 class Attention(nn.Module):
     """Multi-head attention from ``dim_q`` queries onto ``dim_kv`` context, in the query tower's head space.
 
-    q/k RMS-norm keeps attention logits bounded as widths grow (no logit blow-up in bf16); RoPE is applied after it.
-    With ``vsa`` the (video) self-attention runs Video Sparse Attention on a token grid, with a per-head coarse gate
+    q/k RMS-norm keeps attention logits bounded as widths grow (no logit blow-up in bf16); RoPE is applied
+    after it.
+    With ``vsa`` the (video) self-attention runs Video Sparse Attention on a token grid, with a per-head
+    coarse gate
     predicted from the hidden state.
     """
 
@@ -223,10 +245,13 @@ class Attention(nn.Module):
 
 
 class CrossModalAttention(nn.Module):
-    """Gated attention from one tower onto the other (``audio_to_video_attn`` lives in the video tower's space).
+    """Gated attention from one tower onto the other (``audio_to_video_attn`` lives in the video tower's
+    space).
 
-    Both sides are rotated by *time only* (seconds), so a video query attends to audio keys by time offset. The
-    tanh gate starts at zero: a fresh coupling is the identity and the pretrained single-stream behaviour is kept
+    Both sides are rotated by *time only* (seconds), so a video query attends to audio keys by time offset.
+    The
+    tanh gate starts at zero: a fresh coupling is the identity and the pretrained single-stream behaviour is
+    kept
     until the gate learns to open.
     """
 
@@ -242,7 +267,7 @@ class CrossModalAttention(nn.Module):
         return torch.tanh(self.gate) * o  # (B, Tq, Dq)
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # blocks
 
 
@@ -261,9 +286,13 @@ class TowerBlock(nn.Module):
         self.norm_text = nn.LayerNorm(d)
         self.text_attn = Attention(d, text_width, s.heads, qk_norm=qk_norm)
         self.norm2 = nn.LayerNorm(d, elementwise_affine=False)
-        self.mlp = nn.Sequential(nn.Linear(d, s.mlp_hidden), nn.GELU(approximate="tanh"), nn.Linear(s.mlp_hidden, d))
+        self.mlp = nn.Sequential(
+            nn.Linear(d, s.mlp_hidden), nn.GELU(approximate="tanh"), nn.Linear(s.mlp_hidden, d)
+        )
 
-    def attend(self, x: Tensor, mod: Tensor, rot: Rotary, text: Tensor, text_mask: Tensor, vsa: VSARun | None) -> Tensor:
+    def attend(
+        self, x: Tensor, mod: Tensor, rot: Rotary, text: Tensor, text_mask: Tensor, vsa: VSARun | None
+    ) -> Tensor:
         shift, scale, gate = mod.chunk(6, dim=-1)[:3]  # (B, Tc, D) each
         y = modulate(self.norm1(x), shift, scale)  # (B, T, D)
         x = x + gated(self.attn(y, y, rot_q=rot, rot_k=rot, vsa=vsa), gate)  # (B, T, D)
@@ -290,8 +319,10 @@ class StreamState:
 
 
 class DualStreamBlock(nn.Module):
-    """A video block and an audio block run in lockstep; in ``coupled_blocks`` they exchange information through
-    ``audio_to_video_attn`` (video queries, audio keys) and ``video_to_audio_attn`` (audio queries, video keys)."""
+    """A video block and an audio block run in lockstep; in ``coupled_blocks`` they exchange information
+    through
+    ``audio_to_video_attn`` (video queries, audio keys) and ``video_to_audio_attn`` (audio queries, video
+    keys)."""
 
     def __init__(self, cfg: ModelConfig, index: int) -> None:
         super().__init__()
@@ -317,15 +348,19 @@ class DualStreamBlock(nn.Module):
         v = self.video.attend(v, v_mod, vs.rot, text[0], text[1], vsa)  # (B, Tv, Dv)
         a = self.audio.attend(a, a_mod, as_.rot, text[0], text[1], None)  # (B, Ta, Da)
         if self.coupled:
-            # both directions read the same pre-exchange states, so neither stream sees the other's update first
+            # both directions read the same pre-exchange states, so neither stream sees the other's update
+            # first
             dv = self.audio_to_video_attn(v, a, vs.rot_time_self, as_.rot_time_other)  # (B, Tv, Dv)
             da = self.video_to_audio_attn(a, v, as_.rot_time_self, vs.rot_time_other)  # (B, Ta, Da)
             v, a = v + dv, a + da
-        return self.video.feed_forward(v, v_mod), self.audio.feed_forward(a, a_mod)  # (B, Tv, Dv), (B, Ta, Da)
+        return self.video.feed_forward(v, v_mod), self.audio.feed_forward(
+            a, a_mod
+        )  # (B, Tv, Dv), (B, Ta, Da)
 
 
 class StreamIO(nn.Module):
-    """A stream's input and output ends: patch embedding of noisy ⊕ cond ⊕ mask, σ MLP, pooled-text projection,
+    """A stream's input and output ends: patch embedding of noisy ⊕ cond ⊕ mask, σ MLP, pooled-text
+    projection,
     final adaLN + linear back to latent patches."""
 
     def __init__(self, s: StreamConfig, cfg: ModelConfig) -> None:
@@ -349,7 +384,7 @@ class StreamIO(nn.Module):
         return self.final(modulate(self.final_norm(x), shift, scale))  # (B, T, C*pv)
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # the model
 
 
@@ -370,7 +405,8 @@ class StreamInputs:
 
 
 class DualStreamMMDiT(nn.Module):
-    """Video tower + audio tower of equal depth sharing one text encoder, predicting rectified-flow velocities."""
+    """Video tower + audio tower of equal depth sharing one text encoder, predicting rectified-flow
+    velocities."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
@@ -381,7 +417,8 @@ class DualStreamMMDiT(nn.Module):
         self.blocks = nn.ModuleList(DualStreamBlock(cfg, i) for i in range(cfg.depth))
         self.initialize_weights()
 
-    # -- boundary checks ----------------------------------------------------------------------------------------
+    # -- boundary checks
+    # ----------------------------------------------------------------------------------------
 
     def check_inputs(
         self,
@@ -406,30 +443,37 @@ class DualStreamMMDiT(nn.Module):
         b, c, f, h, w = video.shape
         if c != cv.channels or f % pt or h % ph or w % pw or min(f, h, w) == 0:
             raise ModelError(
-                f"video has shape {tuple(video.shape)}; expected (B, Cv={cv.channels}, F, H, W) with F a multiple "
-                f"of {pt}, H of {ph}, W of {pw}",
+                f"video has shape {tuple(video.shape)}; expected (B, Cv={cv.channels}, F, H, W) "
+                f"with F a multiple of {pt}, H of {ph}, W of {pw}",
                 field="video",
             )
         _tensor("audio", audio, 3, f"(B, Ca={ca.channels}, N)")
         if audio.shape[0] != b or audio.shape[1] != ca.channels or audio.shape[2] % pa or audio.shape[2] == 0:
             raise ModelError(
-                f"audio has shape {tuple(audio.shape)}; expected ({b}, Ca={ca.channels}, N) with N a multiple of {pa}",
+                f"audio has shape {tuple(audio.shape)}; expected ({b}, Ca={ca.channels}, N) "
+                f"with N a multiple of {pa}",
                 field="audio",
             )
         n = audio.shape[2]
         if text_tokens.dtype != torch.int64 or text_tokens.dim() != 2 or text_tokens.shape[0] != b:
             raise ModelError(
-                f"text_tokens must be int64 of shape ({b}, L); got {text_tokens.dtype} {tuple(text_tokens.shape)}",
+                f"text_tokens must be int64 of shape ({b}, L); "
+                f"got {text_tokens.dtype} {tuple(text_tokens.shape)}",
                 field="text_tokens",
                 hint="use model.text_encoder.tokenize(prompts)[0]",
             )
         if text_tokens.shape[1] > self.text_encoder.max_len:
             raise ModelError(
-                f"text_tokens has {text_tokens.shape[1]} tokens, more than text.max_len={self.text_encoder.max_len}",
+                f"text_tokens has {text_tokens.shape[1]} tokens, "
+                f"more than text.max_len={self.text_encoder.max_len}",
                 field="text_tokens",
             )
         vocab = getattr(self.text_encoder, "vocab", None)
-        if vocab is not None and text_tokens.numel() and (text_tokens.min() < 0 or text_tokens.max() >= vocab):
+        if (
+            vocab is not None
+            and text_tokens.numel()
+            and (text_tokens.min() < 0 or text_tokens.max() >= vocab)
+        ):
             raise ModelError(f"text_tokens ids must lie in [0, {vocab})", field="text_tokens")
 
         def sig(name: str, given: Tensor | None, length: int) -> Tensor:
@@ -442,7 +486,8 @@ class DualStreamMMDiT(nn.Module):
                 given = sigma[:, None].expand(b, length)  # (B, length)
             elif given.shape != (b, length) or not given.is_floating_point():
                 raise ModelError(
-                    f"{name} has shape {tuple(given.shape)}; expected a float tensor ({b}, {length})", field=name
+                    f"{name} has shape {tuple(given.shape)}; expected a float tensor ({b}, {length})",
+                    field=name,
                 )
             if given.numel() and (given.min() < 0 or given.max() > 1):
                 raise ModelError(f"{name} must lie in [0, 1]", field=name)
@@ -452,11 +497,15 @@ class DualStreamMMDiT(nn.Module):
         s_a = sig("sigma_audio", sigma_audio, n)  # (B, N)
         # one σ per token: frames inside a temporal patch must share it
         if pt > 1 and not torch.equal(s_v.view(b, -1, pt), s_v.view(b, -1, pt)[..., :1].expand(b, -1, pt)):
-            raise ModelError(f"sigma_video must be equal within each group of {pt} frames (video.patch[0])",
-                             field="sigma_video")
+            raise ModelError(
+                f"sigma_video must be equal within each group of {pt} frames (video.patch[0])",
+                field="sigma_video",
+            )
         if pa > 1 and not torch.equal(s_a.view(b, -1, pa), s_a.view(b, -1, pa)[..., :1].expand(b, -1, pa)):
-            raise ModelError(f"sigma_audio must be equal within each group of {pa} steps (audio.patch[0])",
-                             field="sigma_audio")
+            raise ModelError(
+                f"sigma_audio must be equal within each group of {pa} steps (audio.patch[0])",
+                field="sigma_audio",
+            )
 
         vc, vm = _cond_pair("video", video, video_cond, video_mask)
         ac, am = _cond_pair("audio", audio, audio_cond, audio_mask)
@@ -464,13 +513,14 @@ class DualStreamMMDiT(nn.Module):
             _tensor("video_ref", video_ref, 5, f"({b}, {c}, Fr, {h}, {w})")
             if video_ref.shape[:2] != (b, c) or video_ref.shape[3:] != (h, w) or video_ref.shape[2] % pt:
                 raise ModelError(
-                    f"video_ref has shape {tuple(video_ref.shape)}; expected ({b}, {c}, Fr, {h}, {w}) with Fr a "
-                    f"multiple of {pt}",
+                    f"video_ref has shape {tuple(video_ref.shape)}; expected ({b}, {c}, Fr, {h}, {w}) "
+                    f"with Fr a multiple of {pt}",
                     field="video_ref",
                 )
         return StreamInputs(video, vc, vm, s_v), StreamInputs(audio, ac, am, s_a)
 
-    # -- forward ----------------------------------------------------------------------------------------------
+    # -- forward
+    # ----------------------------------------------------------------------------------------------
 
     def forward(
         self,
@@ -490,14 +540,24 @@ class DualStreamMMDiT(nn.Module):
     ) -> tuple[Tensor, Tensor]:
         """Velocity predictions (B, Cv, F, H, W) and (B, Ca, N) for noisy latents at noise level σ.
 
-        ``sigma`` (B,) is one noise level per sample; ``sigma_video`` (B, F) / ``sigma_audio`` (B, N) give one per
+        ``sigma`` (B,) is one noise level per sample; ``sigma_video`` (B, F) / ``sigma_audio`` (B, N) give one
+        per
         latent step instead (diffusion forcing) and win over ``sigma``. ``vsa_sparsity`` overrides
         ``cfg.vsa.sparsity`` for this call (sparsity annealing during training).
         """
         cfg = self.cfg
         vin, ain = self.check_inputs(
-            video, audio, sigma, text_tokens, video_cond=video_cond, video_mask=video_mask, audio_cond=audio_cond,
-            audio_mask=audio_mask, video_ref=video_ref, sigma_video=sigma_video, sigma_audio=sigma_audio,
+            video,
+            audio,
+            sigma,
+            text_tokens,
+            video_cond=video_cond,
+            video_mask=video_mask,
+            audio_cond=audio_cond,
+            audio_mask=audio_mask,
+            video_ref=video_ref,
+            sigma_video=sigma_video,
+            sigma_audio=sigma_audio,
         )
         b, _, f, h, w = video.shape
         pt, ph, pw = cfg.video.patch
@@ -516,7 +576,9 @@ class DualStreamMMDiT(nn.Module):
         sig_v = vin.sigma[:, ::pt]  # (B, F')
         if video_ref is not None:
             # references are clean given content: σ = 0, cond = themselves, mask = 1
-            ref = torch.cat([video_ref, video_ref, torch.ones_like(video_ref[:, :1])], dim=1)  # (B, 2Cv+1, Fr, H, W)
+            ref = torch.cat(
+                [video_ref, video_ref, torch.ones_like(video_ref[:, :1])], dim=1
+            )  # (B, 2Cv+1, Fr, H, W)
             x_v = torch.cat([ref, x_v], dim=2)  # (B, 2Cv+1, Fr+F, H, W)
             sig_v = torch.cat([sig_v.new_zeros(b, fr // pt), sig_v], dim=1)  # (B, Fr'+F')
         grid = ((fr + f) // pt, h // ph, w // pw)
@@ -551,21 +613,30 @@ class DualStreamMMDiT(nn.Module):
         )
         vsa = None
         if cfg.vsa.enabled:
-            vsa = VSARun(grid, cfg.vsa.cube, cfg.vsa.top_k if vsa_sparsity is None else None,
-                         cfg.vsa.sparsity if vsa_sparsity is None else vsa_sparsity)
+            vsa = VSARun(
+                grid,
+                cfg.vsa.cube,
+                cfg.vsa.top_k if vsa_sparsity is None else None,
+                cfg.vsa.sparsity if vsa_sparsity is None else vsa_sparsity,
+            )
 
         for block in self.blocks:
             v, a = block(v, a, vs, as_, (text, text_mask), vsa)  # (B, Tv, Dv), (B, Ta, Da)
 
-        v = unpatchify_video(self.video_io.output(v, c_v), cfg.video.patch, cfg.video.channels, grid)  # (B, Cv, Fr+F, H, W)
+        v = unpatchify_video(
+            self.video_io.output(v, c_v), cfg.video.patch, cfg.video.channels, grid
+        )  # (B, Cv, Fr+F, H, W)
         a = unpatchify_audio(self.audio_io.output(a, c_a), pa, cfg.audio.channels)  # (B, Ca, N)
         return v[:, :, fr:], a  # references sliced off: (B, Cv, F, H, W), (B, Ca, N)
 
-    # -- weight init ------------------------------------------------------------------------------------------
+    # -- weight init
+    # ------------------------------------------------------------------------------------------
 
     def initialize_weights(self) -> None:
-        """DiT/PixArt init: xavier linears, zero biases; zero adaLN, final layers, text cross-attention outputs,
-        VSA coarse gates and audio↔video gates, so every fresh block is the identity and the output is zero."""
+        """DiT/PixArt init: xavier linears, zero biases; zero adaLN, final layers, text cross-attention
+        outputs,
+        VSA coarse gates and audio↔video gates, so every fresh block is the identity and the output is
+        zero."""
 
         def base(m: nn.Module) -> None:
             if isinstance(m, nn.Linear):

@@ -1,17 +1,22 @@
 """Sampling: a stateless scheduler behind a ``Scheduler`` protocol and one visible loop, ``sample``.
 
-Network, scheduler and loop are three separate things (diffusers' split). The default scheduler is Euler on the
-rectified-flow ODE dx/dσ = v with the SD3 timestep shift σ' = s·σ / (1 + (s − 1)·σ): shift > 1 spends more of the
+Network, scheduler and loop are three separate things (diffusers' split). The default scheduler is Euler on
+the
+rectified-flow ODE dx/dσ = v with the SD3 timestep shift σ' = s·σ / (1 + (s − 1)·σ): shift > 1 spends more of
+the
 steps at high noise, where large, high-resolution latents need them to settle global layout.
 
 Guidance has two scales (InstructPix2Pix-style composition):
 
     v = v(∅, ∅) + cfg_audio · (v(a, ∅) − v(∅, ∅)) + cfg_text · (v(a, t) − v(a, ∅))
 
-where ``a`` is the audio condition (e.g. kept dialogue driving the picture) and ``t`` the prompt; without an audio
-condition (or with ``cfg_audio = 1``) it reduces to ordinary text CFG. All branches run as one batched forward.
+where ``a`` is the audio condition (e.g. kept dialogue driving the picture) and ``t`` the prompt; without an
+audio
+condition (or with ``cfg_audio = 1``) it reduces to ordinary text CFG. All branches run as one batched
+forward.
 
-``diffusion_forcing=True`` (for models trained that way, see ``model_core.flow``): fully given frames / audio steps
+``diffusion_forcing=True`` (for models trained that way, see ``model_core.flow``): fully given frames / audio
+steps
 are held clean at σ = 0 while the rest is denoised — extension of a clip from its last frames.
 """
 
@@ -55,18 +60,30 @@ class ShiftedEulerScheduler:
         return x + (sigma_next - sigma) * velocity  # x moves along v = ε − x₀ toward data as σ falls
 
 
-def _check(model: DualStreamMMDiT, text_tokens: Tensor, video_shape: tuple[int, ...], audio_shape: tuple[int, ...],
-           steps: int, cfg_text: float, cfg_audio: float) -> None:
+def _check(
+    model: DualStreamMMDiT,
+    text_tokens: Tensor,
+    video_shape: tuple[int, ...],
+    audio_shape: tuple[int, ...],
+    steps: int,
+    cfg_text: float,
+    cfg_audio: float,
+) -> None:
     cv, ca = model.cfg.video, model.cfg.audio
     if len(video_shape) != 5 or video_shape[1] != cv.channels:
-        raise ModelError(f"video_shape must be (B, Cv={cv.channels}, F, H, W); got {tuple(video_shape)}",
-                         field="video_shape")
+        raise ModelError(
+            f"video_shape must be (B, Cv={cv.channels}, F, H, W); got {tuple(video_shape)}",
+            field="video_shape",
+        )
     if len(audio_shape) != 3 or audio_shape[1] != ca.channels or audio_shape[0] != video_shape[0]:
-        raise ModelError(f"audio_shape must be ({video_shape[0]}, Ca={ca.channels}, N); got {tuple(audio_shape)}",
-                         field="audio_shape")
+        raise ModelError(
+            f"audio_shape must be ({video_shape[0]}, Ca={ca.channels}, N); got {tuple(audio_shape)}",
+            field="audio_shape",
+        )
     if text_tokens.dim() != 2 or text_tokens.shape[0] != video_shape[0]:
-        raise ModelError(f"text_tokens must be ({video_shape[0]}, L); got {tuple(text_tokens.shape)}",
-                         field="text_tokens")
+        raise ModelError(
+            f"text_tokens must be ({video_shape[0]}, L); got {tuple(text_tokens.shape)}", field="text_tokens"
+        )
     if steps < 1:
         raise ModelError(f"steps must be >= 1, got {steps}", field="steps")
     if cfg_text < 0 or cfg_audio < 0:
@@ -121,8 +138,13 @@ def sample(
         rows = [torch.zeros_like(x) if drop is not None and drop[i] else x for i in range(n_branch)]
         return torch.cat(rows)  # (n_branch*B, ...)
 
-    vc, vm, ac, am, ref = (batched(video_cond), batched(video_mask), batched(audio_cond, no_audio),
-                           batched(audio_mask, no_audio), batched(video_ref))
+    vc, vm, ac, am, ref = (
+        batched(video_cond),
+        batched(video_mask),
+        batched(audio_cond, no_audio),
+        batched(audio_mask, no_audio),
+        batched(video_ref),
+    )
     tok = torch.cat(tokens)  # (n_branch*B, L)
     keep_v = fully_given(video_mask) if diffusion_forcing and video_mask is not None else None  # (B, F)
     keep_a = fully_given(audio_mask) if diffusion_forcing and audio_mask is not None else None  # (B, N)
@@ -141,8 +163,17 @@ def sample(
             x_a = torch.where(keep_a[:, None, :], audio_cond, x_a)  # (B, Ca, N)
             s_a, sn_a = s_a.masked_fill(keep_a, 0.0), sn_a.masked_fill(keep_a, 0.0)
         v_all, a_all = model(
-            x_v.repeat(n_branch, 1, 1, 1, 1), x_a.repeat(n_branch, 1, 1), None, tok, vc, vm, ac, am, ref,
-            sigma_video=s_v.repeat(n_branch, 1), sigma_audio=s_a.repeat(n_branch, 1),
+            x_v.repeat(n_branch, 1, 1, 1, 1),
+            x_a.repeat(n_branch, 1, 1),
+            None,
+            tok,
+            vc,
+            vm,
+            ac,
+            am,
+            ref,
+            sigma_video=s_v.repeat(n_branch, 1),
+            sigma_audio=s_a.repeat(n_branch, 1),
         )  # (n*B, Cv, F, H, W), (n*B, Ca, N)
         v_br, a_br = v_all.chunk(n_branch), a_all.chunk(n_branch)
         if use_audio:
@@ -153,7 +184,9 @@ def sample(
             vel_a = a_br[1] + cfg_text * (a_br[0] - a_br[1])  # (B, Ca, N)
         else:
             vel_v, vel_a = v_br[0], a_br[0]
-        x_v = sched.step(x_v, vel_v, s_v[:, None, :, None, None].to(dtype), sn_v[:, None, :, None, None].to(dtype))
+        x_v = sched.step(
+            x_v, vel_v, s_v[:, None, :, None, None].to(dtype), sn_v[:, None, :, None, None].to(dtype)
+        )
         x_a = sched.step(x_a, vel_a, s_a[:, None, :].to(dtype), sn_a[:, None, :].to(dtype))
 
     if video_cond is not None and video_mask is not None:

@@ -1,19 +1,23 @@
 """The text encoder both towers cross-attend to — one instance, owned by the model, behind a small protocol.
 
-The default is ``ByteTextEncoder``: UTF-8 bytes are the vocabulary (no tokenizer file, no download, the same ids on
+The default is ``ByteTextEncoder``: UTF-8 bytes are the vocabulary (no tokenizer file, no download, the same
+ids on
 every machine), followed by a small pre-norm transformer trained together with the diffusion model. It is what
 ``tiny`` needs: the toy world's prompts are a few words long.
 
-Plugging in a frozen pretrained encoder (a T5 or an MLLM, as SkyReels-V4 does) takes three steps and no change to
+Plugging in a frozen pretrained encoder (a T5 or an MLLM, as SkyReels-V4 does) takes three steps and no change
+to
 the model:
 
 1. write a ``torch.nn.Module`` with the ``TextEncoder`` shape: ``width`` (hidden size it emits), ``max_len``,
    ``pad_id``, ``tokenize(list[str]) -> (tokens (B, L) int64, mask (B, L) bool)`` and
-   ``forward(tokens, mask) -> (B, L, width)``; freeze its weights with ``requires_grad_(False)`` in ``__init__``;
+   ``forward(tokens, mask) -> (B, L, width)``; freeze its weights with ``requires_grad_(False)`` in
+   ``__init__``;
 2. ``register_text_encoder("t5-xxl", lambda text_cfg: MyT5(text_cfg))`` before the model is built;
 3. set ``ModelConfig.text = TextConfig(encoder="t5-xxl", width=4096, max_len=512)``.
 
-The model builds the encoder with ``build_text_encoder(cfg.text)``; the projections from ``width`` into each tower
+The model builds the encoder with ``build_text_encoder(cfg.text)``; the projections from ``width`` into each
+tower
 are the model's own trainable layers. ``ModelConfig.param_count()`` counts only the byte encoder.
 """
 
@@ -57,18 +61,23 @@ class _EncoderLayer(nn.Module):
         self.proj = nn.Linear(cfg.width, cfg.width)
         self.norm2 = nn.LayerNorm(cfg.width)
         hidden = int(cfg.width * cfg.mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(cfg.width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, cfg.width))
+        self.mlp = nn.Sequential(
+            nn.Linear(cfg.width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, cfg.width)
+        )
 
     def forward(self, x: Tensor, key_mask: Tensor) -> Tensor:
         b, n, d = x.shape
-        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)  # (B, h, L, hd) each
+        q, k, v = (
+            self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        )  # (B, h, L, hd) each
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask[:, None, None, :])  # (B, h, L, hd)
         x = x + self.proj(a.transpose(1, 2).reshape(b, n, d))  # (B, L, D)
         return x + self.mlp(self.norm2(x))  # (B, L, D)
 
 
 class ByteTextEncoder(nn.Module):
-    """UTF-8 bytes → ids 3..258 (0 = pad, 1 = bos, 2 = eos) → learned positions → ``depth`` transformer layers."""
+    """UTF-8 bytes → ids 3..258 (0 = pad, 1 = bos, 2 = eos) → learned positions → ``depth`` transformer
+    layers."""
 
     pad_id = 0
     bos_id = 1
@@ -90,7 +99,10 @@ class ByteTextEncoder(nn.Module):
         """Deterministic: bos, the prompt's UTF-8 bytes (cut to fit), eos, then pad to the longest prompt."""
         if isinstance(prompts, str) or not all(isinstance(p, str) for p in prompts):
             raise ModelError("tokenize expects a list of strings", hint='wrap one prompt as ["..."]')
-        rows = [[self.bos_id, *(b + 3 for b in p.encode("utf-8")[: self.max_len - 2]), self.eos_id] for p in prompts]
+        rows = [
+            [self.bos_id, *(b + 3 for b in p.encode("utf-8")[: self.max_len - 2]), self.eos_id]
+            for p in prompts
+        ]
         length = max((len(r) for r in rows), default=2)
         tokens = torch.full((len(rows), length), self.pad_id, dtype=torch.int64)  # (B, L)
         for i, r in enumerate(rows):
@@ -110,7 +122,8 @@ _REGISTRY: dict[str, TextEncoderFactory] = {"byte": ByteTextEncoder}
 
 
 def register_text_encoder(name: str, factory: TextEncoderFactory) -> None:
-    """Make ``TextConfig(encoder=name)`` build ``factory(text_cfg)``; the module must satisfy ``TextEncoder``."""
+    """Make ``TextConfig(encoder=name)`` build ``factory(text_cfg)``; the module must satisfy
+    ``TextEncoder``."""
     _REGISTRY[name] = factory
 
 

@@ -1,4 +1,5 @@
-"""DualStreamMMDiT: conditioning modes, zero-init identity, coupling, gradients, RoPE in seconds, input checks."""
+"""DualStreamMMDiT: conditioning modes, zero-init identity, coupling, gradients, RoPE in seconds, input
+checks."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ CA, N = 8, 32
 
 
 def small_cfg(**over: object) -> ModelConfig:
-    """tiny, cut to 2 blocks and 16x16x4 frames (64 video tokens) so every test runs in well under a second."""
+    """tiny, cut to 2 blocks and 16x16x4 frames (64 video tokens) so every test runs in well under a
+    second."""
     base = preset("tiny").model_dump()
     base["video"]["depth"] = base["audio"]["depth"] = 2
+    base["video"]["latent_rate"] = 8.0  # the RoPE test counts in 8 fps frames (tiny itself runs at 16 fps)
     base["coupled_blocks"] = (0, 2)
     base["sample_size"] = {"frames": F, "height": H, "width": W, "audio_length": N}
     return ModelConfig.model_validate({**base, **over})
@@ -81,8 +84,10 @@ def _modes() -> dict[str, dict]:
         "extension": {"video_cond": vcond, "video_mask": _frames_mask(2)},
         "audio_conditioned": {"audio_cond": acond, "audio_mask": speech},
         "references": {"video_ref": torch.randn(B, CV, 3, H, W, generator=g)},
-        "per_frame_sigma": {"sigma_video": torch.tensor([[0.0, 0.0, 0.5, 0.9]] * B),
-                            "sigma_audio": torch.rand(B, N // 2, generator=g).repeat_interleave(2, 1)},
+        "per_frame_sigma": {
+            "sigma_video": torch.tensor([[0.0, 0.0, 0.5, 0.9]] * B),
+            "sigma_audio": torch.rand(B, N // 2, generator=g).repeat_interleave(2, 1),
+        },
     }
 
 
@@ -203,7 +208,9 @@ def test_optimizer_steps_reduce_loss_on_a_fixed_batch() -> None:
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
     losses = []
     for _ in range(12):
-        loss, _ = rectified_flow_loss(model, v0, a0, x["text_tokens"], generator=torch.Generator().manual_seed(0))
+        loss, _ = rectified_flow_loss(
+            model, v0, a0, x["text_tokens"], generator=torch.Generator().manual_seed(0)
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -243,8 +250,10 @@ def test_mismatched_inputs_name_the_tensor_and_shape() -> None:
     assert "max_len" in _err(model, text_tokens=torch.ones(B, 500, dtype=torch.int64))
     assert "video_ref" in _err(model, video_ref=torch.randn(B, CV, 2, 8, 8))
     assert "sigma_video" in _err(model, sigma_video=torch.rand(B, F + 1))
-    msg = _err(build(video={**small_cfg().video.model_dump(), "patch": (2, 4, 4)}),
-               sigma_video=torch.tensor([[0.1, 0.2, 0.3, 0.3]] * B))
+    msg = _err(
+        build(video={**small_cfg().video.model_dump(), "patch": (2, 4, 4)}),
+        sigma_video=torch.tensor([[0.1, 0.2, 0.3, 0.3]] * B),
+    )
     assert "equal within each group of 2 frames" in msg
 
 

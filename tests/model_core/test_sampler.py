@@ -1,4 +1,5 @@
-"""Scheduler, sampling loop (exactness on straight flows, guidance algebra, given regions) and the flow loss."""
+"""Scheduler, sampling loop (exactness on straight flows, guidance algebra, given regions) and the flow
+loss."""
 
 from __future__ import annotations
 
@@ -29,8 +30,22 @@ class OracleFlow(nn.Module):
         self.offset = 0.0  # added to the exact velocity: a prediction wrong by exactly this much
         self.calls: list[dict] = []
 
-    def forward(self, video, audio, sigma, tokens, vc=None, vm=None, ac=None, am=None, ref=None, *,
-                sigma_video, sigma_audio, vsa_sparsity=None):  # noqa: ANN001, ANN201 - a test double
+    def forward(
+        self,
+        video,
+        audio,
+        sigma,
+        tokens,
+        vc=None,
+        vm=None,
+        ac=None,
+        am=None,
+        ref=None,
+        *,
+        sigma_video,
+        sigma_audio,
+        vsa_sparsity=None,
+    ):  # noqa: ANN001, ANN201 - a test double
         self.calls.append({"sigma_video": sigma_video.clone(), "tokens": tokens.clone(), "ac": ac})
         n = video.shape[0] // self.v0.shape[0]
         sv = sigma_video[:, None, :, None, None].clamp_min(1e-12)
@@ -48,12 +63,29 @@ class BranchConstant(nn.Module):
         self.cfg = small_cfg()
         self.text_encoder = ByteTextEncoder(self.cfg.text)
 
-    def forward(self, video, audio, sigma, tokens, vc=None, vm=None, ac=None, am=None, ref=None, *,
-                sigma_video, sigma_audio, vsa_sparsity=None):  # noqa: ANN001, ANN201 - a test double
+    def forward(
+        self,
+        video,
+        audio,
+        sigma,
+        tokens,
+        vc=None,
+        vm=None,
+        ac=None,
+        am=None,
+        ref=None,
+        *,
+        sigma_video,
+        sigma_audio,
+        vsa_sparsity=None,
+    ):  # noqa: ANN001, ANN201 - a test double
         has_text = (tokens > 2).any(1).float()  # (nB,) the empty prompt is bos, eos
         has_audio = am.flatten(1).amax(1) if am is not None else torch.ones(tokens.shape[0])
         val = has_audio + 2 * has_text * has_audio  # (nB,)
-        return (val.view(-1, 1, 1, 1, 1).expand_as(video).clone(), val.view(-1, 1, 1).expand_as(audio).clone())
+        return (
+            val.view(-1, 1, 1, 1, 1).expand_as(video).clone(),
+            val.view(-1, 1, 1).expand_as(audio).clone(),
+        )
 
 
 def test_shifted_schedule() -> None:
@@ -72,8 +104,15 @@ def test_euler_is_exact_on_a_straight_flow(cfg_text: float) -> None:
     v0, a0 = torch.randn(VSHAPE, generator=g), torch.randn(ASHAPE, generator=g)
     model = OracleFlow(v0, a0)
     tokens, _ = model.text_encoder.tokenize(["a", "b"])
-    v, a = sample(model, tokens, video_shape=VSHAPE, audio_shape=ASHAPE, steps=3, cfg_text=cfg_text,
-                  generator=torch.Generator().manual_seed(1))
+    v, a = sample(
+        model,
+        tokens,
+        video_shape=VSHAPE,
+        audio_shape=ASHAPE,
+        steps=3,
+        cfg_text=cfg_text,
+        generator=torch.Generator().manual_seed(1),
+    )
     torch.testing.assert_close(v, v0, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(a, a0, atol=1e-4, rtol=1e-4)
     assert len(model.calls) == 3
@@ -89,8 +128,16 @@ def test_two_scale_guidance_algebra() -> None:
     g = torch.Generator().manual_seed(0)
     noise = torch.randn(VSHAPE, generator=g)
     # v = v(∅,∅) + s_a (v(a,∅) − v(∅,∅)) + s_t (v(a,t) − v(a,∅)) = 0 + s_a·1 + s_t·2; σ runs 1 → 0
-    v, _ = sample(model, tokens, cfg_text=4.0, cfg_audio=2.0, audio_cond=acond, audio_mask=amask,
-                  generator=torch.Generator().manual_seed(0), **kw)
+    v, _ = sample(
+        model,
+        tokens,
+        cfg_text=4.0,
+        cfg_audio=2.0,
+        audio_cond=acond,
+        audio_mask=amask,
+        generator=torch.Generator().manual_seed(0),
+        **kw,
+    )
     torch.testing.assert_close(v, noise - (2.0 * 1 + 4.0 * 2), atol=1e-5, rtol=1e-5)
     v, _ = sample(model, tokens, cfg_text=4.0, generator=torch.Generator().manual_seed(0), **kw)
     torch.testing.assert_close(v, noise - (1 + 4.0 * 2), atol=1e-5, rtol=1e-5)
@@ -105,8 +152,18 @@ def test_diffusion_forcing_holds_given_frames_clean() -> None:
     tokens, _ = model.text_encoder.tokenize(["a", "b"])
     mask = torch.zeros(B, 1, F, H, W)
     mask[:, :, :2] = 1
-    v, _ = sample(model, tokens, video_shape=VSHAPE, audio_shape=ASHAPE, steps=2, cfg_text=1.0, video_cond=v0,
-                  video_mask=mask, diffusion_forcing=True, generator=torch.Generator().manual_seed(1))
+    v, _ = sample(
+        model,
+        tokens,
+        video_shape=VSHAPE,
+        audio_shape=ASHAPE,
+        steps=2,
+        cfg_text=1.0,
+        video_cond=v0,
+        video_mask=mask,
+        diffusion_forcing=True,
+        generator=torch.Generator().manual_seed(1),
+    )
     for call in model.calls:
         assert (call["sigma_video"][:, :2] == 0).all() and (call["sigma_video"][:, 2:] > 0).all()
     torch.testing.assert_close(v, v0, atol=1e-4, rtol=1e-4)
@@ -162,14 +219,29 @@ def test_flow_loss_scores_only_the_generated_region() -> None:
     x = inputs(model)
     v0, a0 = x["video"], x["audio"]
     all_given = torch.ones(B, 1, F, H, W)
-    loss, parts = rectified_flow_loss(model, v0, a0, x["text_tokens"], video_cond=v0, video_mask=all_given,
-                                      generator=torch.Generator().manual_seed(0))
+    loss, parts = rectified_flow_loss(
+        model,
+        v0,
+        a0,
+        x["text_tokens"],
+        video_cond=v0,
+        video_mask=all_given,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert parts["video"].item() == 0.0 and parts["audio"].item() > 0
     half = torch.zeros(B, 1, F, H, W)
     half[:, :, :2] = 1
-    loss, parts = rectified_flow_loss(model, v0, a0, x["text_tokens"], video_cond=v0, video_mask=half,
-                                      diffusion_forcing=True, text_dropout=0.5,
-                                      generator=torch.Generator().manual_seed(0))
+    loss, parts = rectified_flow_loss(
+        model,
+        v0,
+        a0,
+        x["text_tokens"],
+        video_cond=v0,
+        video_mask=half,
+        diffusion_forcing=True,
+        text_dropout=0.5,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert parts["video"].item() > 0 and torch.isfinite(loss)
     loss.backward()
 

@@ -1,4 +1,5 @@
-"""Video Sparse Attention against the dense oracle; backward on CPU; sparsity schedule; model-level equivalence."""
+"""Video Sparse Attention against the dense oracle; backward on CPU; sparsity schedule; model-level
+equivalence."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from model_core.config import ModelError
 torch.set_num_threads(1)
 
 
-def rand_qkv(grid: tuple[int, int, int], d: int = 16, heads: int = 2, seed: int = 0) -> tuple[torch.Tensor, ...]:
+def rand_qkv(
+    grid: tuple[int, int, int], d: int = 16, heads: int = 2, seed: int = 0
+) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(seed)
     n = grid[0] * grid[1] * grid[2]
     return tuple(torch.randn(2, heads, n, d, generator=g) for _ in range(3))
@@ -38,7 +41,9 @@ def local_qkv(grid: tuple[int, int, int], d: int = 32, seed: int = 0) -> tuple[t
     return q, k, torch.randn(1, 2, n, d, generator=g)
 
 
-@pytest.mark.parametrize(("grid", "cube"), [((8, 8, 8), (4, 4, 4)), ((5, 6, 7), (4, 4, 4)), ((4, 8, 8), (2, 4, 4))])
+@pytest.mark.parametrize(
+    ("grid", "cube"), [((8, 8, 8), (4, 4, 4)), ((5, 6, 7), (4, 4, 4)), ((4, 8, 8), (2, 4, 4))]
+)
 def test_full_top_k_without_gate_equals_dense(grid: tuple, cube: tuple) -> None:
     q, k, v = rand_qkv(grid)
     out = video_sparse_attention(q, k, v, grid, cube=cube, top_k=10**6)
@@ -65,6 +70,7 @@ def test_coarse_branch_is_mean_pooled_cube_attention() -> None:
     q, k, v = rand_qkv(grid, heads=1)
     gate = torch.full(q.shape[:3], 0.5)
     out = video_sparse_attention(q, k, v, grid, cube=cube, top_k=4, coarse_gate=gate)
+
     # reference: pool each 4x4x4 cube by hand, attend between the 4 cubes, broadcast back to the tokens
     def pool(x: torch.Tensor) -> torch.Tensor:
         x = x.view(2, 1, 4, 2, 4, 2, 4, -1)  # (B, h, T, nh, ch, nw, cw, d)
@@ -82,7 +88,9 @@ def test_error_shrinks_with_top_k_and_stays_bounded_on_local_attention() -> None
     q, k, v = local_qkv(grid)
     dense = dense_attention(q, k, v)
     scale = dense.abs().mean()
-    errs = [(video_sparse_attention(q, k, v, grid, top_k=kk) - dense).abs().mean() / scale for kk in (1, 2, 4, 8)]
+    errs = [
+        (video_sparse_attention(q, k, v, grid, top_k=kk) - dense).abs().mean() / scale for kk in (1, 2, 4, 8)
+    ]
     assert errs[0] > errs[1] > errs[2] > errs[3]
     assert errs[3] < 1e-5
     assert errs[2] < 0.05, "keeping half the cubes must keep nearly all of a local attention's mass"
@@ -113,6 +121,15 @@ def test_backward_sparse_reaches_q_k_v_and_gate() -> None:
     out.square().mean().backward()
     for t in (q, k, v, gate):
         assert t.grad is not None and torch.isfinite(t.grad).all() and t.grad.abs().sum() > 0
+    # small chunks switch on per-chunk recomputation in backward: same values, same gradients
+    grads = [t.grad.clone() for t in (q, k, v, gate)]
+    for t in (q, k, v, gate):
+        t.grad = None
+    out2 = video_sparse_attention(q, k, v, grid, sparsity=0.75, coarse_gate=gate, chunk_keys=600)
+    torch.testing.assert_close(out2, out)
+    out2.square().mean().backward()
+    for g, t in zip(grads, (q, k, v, gate), strict=True):
+        torch.testing.assert_close(t.grad, g, atol=1e-6, rtol=1e-5)
 
 
 def test_top_k_from_sparsity() -> None:
