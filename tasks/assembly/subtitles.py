@@ -8,6 +8,7 @@ exact sample time, so never late) and ends at its last word plus a short hold, n
 from __future__ import annotations
 
 import bisect
+import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ MAX_LINES = 2
 HOLD_SECONDS = Fraction(3, 10)  # linger after the last word so the eye can finish reading
 MIN_SECONDS = Fraction(2, 3)  # no flash cues, when the next cue leaves room
 
-SENTENCE_END = set("。！？!?…;；")
+SENTENCE_END = set("。！？.!?…;；")
 CLAUSE_END = set("，、,:：—)")
 CJK_DROP_AT_BREAK = set("，。、")  # Chinese subtitle style: no comma/full stop at the end of a displayed line
 
@@ -317,8 +318,8 @@ class SubtitleRenderer:
     @cached_property
     def safe_box(self) -> tuple[int, int, int, int]:
         """(x0, y0, x1, y1) the subtitle must stay inside."""
-        return (int(self.width * SAFE_LEFT), int(self.height * 0.5), int(self.width * SAFE_RIGHT),
-                int(self.height * SAFE_BOTTOM))  # fmt: skip
+        return (math.ceil(self.width * SAFE_LEFT), int(self.height * 0.5), math.floor(self.width * SAFE_RIGHT),
+                math.floor(self.height * SAFE_BOTTOM))  # fmt: skip
 
     def render(self, cue: SubtitleCue) -> Sprite:
         """The cue as a positioned sprite: shrunk (never below 70 %) or re-wrapped until it fits the safe width."""
@@ -333,21 +334,22 @@ class SubtitleRenderer:
             raise FontError(f"the font {name} has no glyph for {''.join(missing)!r} in cue {cue.text!r}",
                             field="font", hint="use Noto Sans SC (pip install pylopdf-fonts-zh-cn) or remove the characters")  # fmt: skip
         outline = max(2, size // 16)
-        while size > int(self.size * 0.7) and max(font.getlength(ln) for ln in lines) + 2 * outline > max_w:
+
+        def margin() -> int:  # what text_rgba adds around the glyphs: outline and shadow
+            return 2 * (outline + 2 * max(2, size // 14)) + 2
+
+        def too_wide() -> bool:
+            return max(font.getlength(ln) for ln in lines) + margin() > max_w
+
+        while too_wide() and size > int(self.size * 0.6):
             size -= 2
             font = load_font(self.font_path, size)
             outline = max(2, size // 16)
-        if max(font.getlength(ln) for ln in lines) + 2 * outline > max_w:
-            from tasks.video.text import wrap_to_width
-
-            lines = [w for ln in lines for w in wrap_to_width(ln, font, max_w - 2 * outline, 3)]
+        if too_wide():  # a hand-made cue far over the limits: break lines by width, even inside long words
+            lines = [piece for ln in lines for piece in _force_wrap(ln, font, max_w - margin())]
         rgba = text_rgba(lines, font, fill=(255, 255, 255), outline=(0, 0, 0), outline_width=outline,
                          shadow=max(2, size // 14), line_gap=0.18)  # fmt: skip
         h, w = rgba.shape[:2]
-        if w > max_w:  # never leave the safe area: crop the transparent margin symmetrically
-            cut = (w - max_w + 1) // 2
-            rgba = rgba[:, cut : cut + max_w]
-            w = rgba.shape[1]
         x = x0 + (max_w - w) // 2
         y = max(y0, y1 - h)
         return Sprite.from_rgba(np.ascontiguousarray(rgba), x, y)
@@ -372,6 +374,20 @@ class SubtitleRenderer:
         if j >= 0 and self.cues[j].start_frame <= frame_index < self.cues[j].end_frame:
             self.sprite(j).blend(frame)
         return frame
+
+
+def _force_wrap(line: str, font, max_width: float) -> list[str]:
+    """Break a line at whatever character keeps each piece within ``max_width``."""
+    out, current = [], ""
+    for ch in line:
+        if current and font.getlength(current + ch) > max_width:
+            out.append(current.rstrip())
+            current = ch.lstrip()
+        else:
+            current += ch
+    if current.strip():
+        out.append(current)
+    return out
 
 
 def _document(cues: Sequence[SubtitleCue], fps: int | Fraction, sep: str, header: str, numbered: bool) -> str:
