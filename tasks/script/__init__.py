@@ -1,9 +1,9 @@
 """Script parsing: Fountain, Chinese short-drama markup and YAML/JSON, all into one ``schemas.script.Script``.
 
-    parse_script("examples/the_last_delivery.fountain")   # format from the extension, else sniffed
-    parse_text("1-1 日 内 客厅\\n苏晓：你来了。")            # the same from a string
-    lint(script) / lint_file(path)                        # issues that are not parse errors (reelwright validate)
-    sound_cues("The door SLAMS.", ["MIA"])                # ["SLAMS"]
+parse_script("examples/the_last_delivery.fountain")   # format from the extension, else sniffed
+parse_text("1-1 日 内 客厅\\n苏晓：你来了。")            # the same from a string
+lint(script) / lint_file(path)                        # issues that are not parse errors (reelwright validate)
+sound_cues("The door SLAMS.", ["MIA"])                # ["SLAMS"]
 """
 
 from __future__ import annotations
@@ -21,23 +21,35 @@ from tasks.script.structured import parse_structured
 from tasks.script.zh import parse_zh
 
 __all__ = [
-    "LintIssue", "Script", "ScriptError", "lint", "lint_file", "parse_script", "parse_text", "sound_cues",
-]  # fmt: skip
+    "LintIssue",
+    "Script",
+    "ScriptError",
+    "lint",
+    "lint_file",
+    "parse_script",
+    "parse_text",
+    "sound_cues",
+]
 
 
 def parse_text(text: str, *, source: str = "<string>", format: str | None = None) -> Script:  # noqa: A002
-    """The Script in ``text``. ``format`` is one of fountain / zh / yaml / json; None sniffs fountain vs zh."""
+    """The Script in ``text``; ``format`` is fountain / zh / yaml / json, or None to sniff fountain vs zh."""
     text = normalize(text)
     if format is not None and format not in FORMATS:
         raise ScriptError(
-            f"unknown script format {format!r}", file=source, expected=" / ".join(FORMATS),
+            f"unknown script format {format!r}",
+            file=source,
+            expected=" / ".join(FORMATS),
             hint="leave the format out to detect it from the file",
-        )  # fmt: skip
+        )
     if not text.strip():
         raise ScriptError(
-            "the script is empty", file=source, line=1, column=1,
+            "the script is empty",
+            file=source,
+            line=1,
+            column=1,
             expected="Fountain, Chinese short-drama markup, YAML or JSON text",
-        )  # fmt: skip
+        )
     fmt = format or sniff(text)
     if fmt in ("yaml", "json"):
         return parse_structured(text, source=source, fmt=fmt)
@@ -47,7 +59,7 @@ def parse_text(text: str, *, source: str = "<string>", format: str | None = None
 
 
 def parse_script(path: str | Path, *, format: str | None = None) -> Script:  # noqa: A002
-    """The Script in the file at ``path``: .yaml/.yml/.json are structured, .fountain is Fountain, else sniffed."""
+    """The Script in the file at ``path``: .yaml/.yml/.json structured, .fountain Fountain, else sniffed."""
     text = read_text(path)
     return parse_text(text, source=str(path), format=format or format_of(path, text))
 

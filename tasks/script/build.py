@@ -35,7 +35,7 @@ def _line_of(piece: Piece) -> int:
 
 
 def merge_by_line(main: list[Piece], extra: list[Element]) -> list[Piece]:
-    """``main`` with each of ``extra`` (notes, boneyard) placed after the last piece that starts on or before it."""
+    """``main`` with each of ``extra`` (notes, boneyard) after the last piece starting on or before it."""
     out = list(main)
     for el in sorted(extra, key=_line_of):
         pos = len(out)
@@ -58,7 +58,7 @@ def assemble(
     synopsis: str = "",
     declared: list[Character] | None = None,
 ) -> Script:
-    """The Script of ``pieces``; raises ScriptError when there is nothing to render (no scene, no dialogue)."""
+    """The Script of ``pieces``; a ScriptError when there is nothing in them but comments."""
     preamble: list[Element] = []
     drafts: list[tuple[SceneDraft, list[Element]]] = []
     for piece in pieces:
@@ -79,8 +79,8 @@ def assemble(
         raise ScriptError(
             "the script has no scenes, no dialogue and no action",
             file=source,
-            expected="at least one scene heading (`INT. KITCHEN - DAY`, `1-1 日 内 客厅`) or a line of dialogue",
-            hint="a Fountain character cue is an UPPERCASE name on its own line with the dialogue on the next line",
+            expected="a scene heading (`INT. KITCHEN - DAY`, `1-1 日 内 客厅`) or a line of dialogue",
+            hint="a Fountain character cue is an UPPERCASE name alone on a line, the dialogue on the next",
         )
 
     scenes: list[Scene] = []
@@ -96,11 +96,17 @@ def assemble(
                 cast.setdefault(el.character, None)
         scenes.append(
             Scene(
-                heading=draft.heading, line=draft.line, number=draft.number, interior=draft.interior,
-                location=draft.location, time_of_day=tod, characters=tuple(cast), declared=tuple(draft.declared),
+                heading=draft.heading,
+                line=draft.line,
+                number=draft.number,
+                interior=draft.interior,
+                location=draft.location,
+                time_of_day=tod,
+                characters=tuple(cast),
+                declared=tuple(draft.declared),
                 elements=tuple(elements),
             )
-        )  # fmt: skip
+        )
 
     characters: dict[str, Character] = {c.name: c for c in declared or []}
     for draft, _ in drafts:
@@ -109,7 +115,15 @@ def assemble(
     for name in speakers:
         characters.setdefault(name, Character(name=name))
     return Script(
-        title=title or "Untitled", title_page=title_page, language=language, episode=episode,
-        episode_title=episode_title, synopsis=synopsis, characters=tuple(characters.values()),
-        preamble=tuple(preamble), scenes=tuple(scenes), source=source, format=fmt,
-    )  # fmt: skip
+        title=title or "Untitled",
+        title_page=title_page,
+        language=language,
+        episode=episode,
+        episode_title=episode_title,
+        synopsis=synopsis,
+        characters=tuple(characters.values()),
+        preamble=tuple(preamble),
+        scenes=tuple(scenes),
+        source=source,
+        format=fmt,
+    )

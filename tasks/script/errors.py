@@ -1,4 +1,4 @@
-"""Script errors: every one names the file, the 1-based line and column, and what the parser expected there."""
+"""Script errors: each names the file, the 1-based line and column, and what was expected there."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from schemas.errors import ReelwrightError
 class ScriptError(ReelwrightError):
     """A script that cannot be read or parsed.
 
-    ``expected`` says what would have been valid at that spot (shown after the message), ``hint`` how to fix it.
+    ``expected`` says what would have been valid at that spot (shown after the message), ``hint`` how to fix
+    it.
     """
 
     def __init__(

@@ -1,10 +1,10 @@
 """Fountain (https://fountain.io) → Script.
 
-The parser works in three passes, like the reference parsers: cut the boneyard (``/* */``) and notes (``[[ ]]``)
-out of the text while remembering every character's source line, split what is left into paragraphs at empty
-lines, then decide each paragraph's kind from its first line and its neighbours. Where the spec is silent the
-behaviour matches screenplain's test files (notes removed from the text around them, forced transitions
-upper-cased, leading spaces of action kept).
+The parser works in three passes, like the reference parsers: cut the boneyard (``/* */``) and notes (``[[
+]]``) out of the text while remembering every character's source line, split what is left into paragraphs at
+empty lines, then decide each paragraph's kind from its first line and its neighbours. Where the spec is
+silent the behaviour matches screenplain's test files (notes removed from the text around them, forced
+transitions upper-cased, leading spaces of action kept).
 """
 
 from __future__ import annotations
@@ -16,7 +16,14 @@ from pathlib import Path
 from schemas.script import Element, ElementKind, Script, TimeOfDay
 from tasks.script.build import Piece, SceneDraft, assemble, merge_by_line
 from tasks.script.errors import ScriptError
-from tasks.script.text import CJK_ANY, CONTINUOUS_WORDS, detect_lang, majority_lang, parse_number, strip_emphasis
+from tasks.script.text import (
+    CJK_ANY,
+    CONTINUOUS_WORDS,
+    detect_lang,
+    majority_lang,
+    parse_number,
+    strip_emphasis,
+)
 from tasks.script.text import time_of_day as tod_of
 
 SCENE_RE = re.compile(
@@ -26,9 +33,26 @@ SCENE_RE = re.compile(
 SCENE_NUMBER_RE = re.compile(r"\s*#(?P<num>[\w.\-]+)#\s*$")
 TITLE_KEY_RE = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9 _-]{0,30}?)\s*[:：]\s*(?P<value>.*)$")
 TITLE_KEYS = {
-    "title", "credit", "author", "authors", "source", "draft date", "date", "contact", "copyright", "notes",
-    "revision", "episode", "language", "logline", "synopsis", "series", "format", "based on", "written by",
-}  # fmt: skip
+    "title",
+    "credit",
+    "author",
+    "authors",
+    "source",
+    "draft date",
+    "date",
+    "contact",
+    "copyright",
+    "notes",
+    "revision",
+    "episode",
+    "language",
+    "logline",
+    "synopsis",
+    "series",
+    "format",
+    "based on",
+    "written by",
+}
 CENTERED_RE = re.compile(r"^\s*>\s*(?P<text>.*?)\s*<\s*$")
 PAGE_BREAK_RE = re.compile(r"^\s*={3,}\s*$")
 TRANSITIONS = {"FADE IN:", "FADE OUT.", "FADE OUT:", "FADE TO BLACK.", "CUT TO BLACK.", "FADE TO WHITE."}
@@ -59,7 +83,7 @@ class Line:
         return len(self.raw) >= 2 and self.raw.strip(" ") == ""
 
 
-# -- pass 1: boneyard and notes --------------------------------------------------------------------------------------
+# -- pass 1: boneyard and notes ------------------------------------------------------------------------------
 
 
 def _origins(text: str) -> list[int]:
@@ -88,10 +112,16 @@ def cut_boneyard(text: str, origins: list[int], source: str) -> tuple[str, list[
             line = origins[start]
             column = start - text.rfind("\n", 0, start)
             raise ScriptError(
-                "a boneyard `/*` is never closed", file=source, line=line, column=column,
-                expected="a matching `*/` after it", hint=f"add `*/` where the cut text ends (it opens on line {line})",
-            )  # fmt: skip
-        found.append(Element(kind=ElementKind.boneyard, text=text[start + 2 : end].strip(), line=origins[start]))
+                "a boneyard `/*` is never closed",
+                file=source,
+                line=line,
+                column=column,
+                expected="a matching `*/` after it",
+                hint=f"add `*/` where the cut text ends (it opens on line {line})",
+            )
+        found.append(
+            Element(kind=ElementKind.boneyard, text=text[start + 2 : end].strip(), line=origins[start])
+        )
         text, origins = _cut(text, origins, start, end + 2)
         pos = start
     return text, origins, found
@@ -119,11 +149,13 @@ def split_lines(text: str, origins: list[int]) -> list[Line]:
     return lines
 
 
-# -- pass 2: title page and paragraphs -------------------------------------------------------------------------------
+# -- pass 2: title page and paragraphs -----------------------------------------------------------------------
 
 
 def title_page(lines: list[Line]) -> tuple[list[tuple[str, str]], int]:
-    """The title page's (key, value) pairs and the index of the first body line (0 when there is no title page)."""
+    """The title page's (key, value) pairs and the index of the first body line (0 when there is no title
+    page).
+    """
     i = 0
     while i < len(lines) and not lines[i].text:
         i += 1
@@ -171,7 +203,7 @@ def paragraphs(lines: list[Line]) -> list[list[Line]]:
     return trimmed
 
 
-# -- pass 3: element kinds --------------------------------------------------------------------------------------------
+# -- pass 3: element kinds -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -185,8 +217,8 @@ class Cue:
 def character_cue(raw: str) -> Cue | None:
     """The character cue on this line (``NAME``, ``NAME (V.O.)``, ``@McNAME``, ``NAME ^``), or None.
 
-    A cue is upper case with at least one letter; names in scripts without letter case (Chinese, Japanese) count
-    when short and free of sentence punctuation. Extensions may be lower case (``HANS (on the radio)``).
+    A cue is upper case with at least one letter; names in scripts without letter case (Chinese, Japanese)
+    count when short and free of sentence punctuation. Extensions may be lower case (``HANS (on the radio)``).
     """
     s = raw.strip()
     forced = s.startswith("@")
@@ -247,9 +279,14 @@ def parse_heading(text: str, line: int, forced: bool) -> SceneDraft:
     if cut == 0:
         location = ""
     return SceneDraft(
-        heading=heading, line=line, number=number, interior=interior, location=location,
-        time_of_day=tod, continuous=continuous,
-    )  # fmt: skip
+        heading=heading,
+        line=line,
+        number=number,
+        interior=interior,
+        location=location,
+        time_of_day=tod,
+        continuous=continuous,
+    )
 
 
 def _is_heading(para: list[Line]) -> bool:
@@ -258,7 +295,7 @@ def _is_heading(para: list[Line]) -> bool:
         return True
     if not SCENE_RE.match(s):
         return False
-    # Spec: a heading stands alone. Accept a following line only under an UPPERCASE heading, which cannot be prose.
+    # Spec: a heading stands alone. Accept a following line only under an UPPERCASE heading (never prose).
     return len(para) == 1 or s == s.upper()
 
 
@@ -309,7 +346,7 @@ class _Body:
             return []
         if CENTERED_RE.match(first.raw):
             n = 0
-            while n < len(para) and (m := CENTERED_RE.match(para[n].raw)):
+            while n < len(para) and CENTERED_RE.match(para[n].raw):
                 n += 1
             text = "\n".join(CENTERED_RE.match(line.raw).group("text") for line in para[:n])
             self.add(ElementKind.centered, strip_emphasis(text), first.no)
@@ -402,7 +439,12 @@ def parse_fountain(text: str, *, source: str = "<string>") -> Script:
         stem = Path(source).stem.replace("_", " ").replace("-", " ").strip()
         title = stem.title() if stem == stem.lower() else stem
     return assemble(
-        pieces, source=source, fmt="fountain", language=language, title=title or "Untitled",
-        title_page=tuple(pairs), episode=parse_number(meta.get("episode", "")) if meta.get("episode") else None,
+        pieces,
+        source=source,
+        fmt="fountain",
+        language=language,
+        title=title or "Untitled",
+        title_page=tuple(pairs),
+        episode=parse_number(meta.get("episode", "")) if meta.get("episode") else None,
         synopsis=strip_emphasis(meta.get("synopsis") or meta.get("logline") or ""),
-    )  # fmt: skip
+    )

@@ -28,10 +28,12 @@ def decode(data: bytes, *, source: str = "<string>") -> str:
         line, column = _line_col(data, nul)
         raise ScriptError(
             "this is a binary file, not a plain-text script (it contains a NUL byte)",
-            file=source, line=line, column=column,
+            file=source,
+            line=line,
+            column=column,
             expected="a plain-text .fountain, .md, .txt, .yaml or .json file",
             hint="export the script as plain text (Fountain or UTF-8 .txt); .docx/.pdf are not read",
-        )  # fmt: skip
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -44,8 +46,12 @@ def decode(data: bytes, *, source: str = "<string>") -> str:
             pass
         raise ScriptError(
             f"the file is not valid UTF-8 (byte 0x{data[err.start]:02X})",
-            file=source, line=line, column=column, expected="UTF-8 text", hint=hint,
-        ) from None  # fmt: skip
+            file=source,
+            line=line,
+            column=column,
+            expected="UTF-8 text",
+            hint=hint,
+        ) from None
     return normalize(text)
 
 
@@ -61,16 +67,22 @@ def read_text(path: str | Path) -> str:
     p = Path(path)
     if not p.exists():
         raise ScriptError(
-            "no such file", file=p, expected="the path of a script file",
+            "no such file",
+            file=p,
+            expected="the path of a script file",
             hint="check the spelling and the working directory",
-        )  # fmt: skip
+        )
     if p.is_dir():
         raise ScriptError(
-            "this is a directory, not a script file", file=p,
-            expected="a .fountain, .md, .txt, .yaml or .json file", hint="pass one script file",
-        )  # fmt: skip
+            "this is a directory, not a script file",
+            file=p,
+            expected="a .fountain, .md, .txt, .yaml or .json file",
+            hint="pass one script file",
+        )
     try:
         data = p.read_bytes()
     except OSError as err:
-        raise ScriptError(f"cannot read the file: {err.strerror or err}", file=p, hint="check its permissions") from None
+        raise ScriptError(
+            f"cannot read the file: {err.strerror or err}", file=p, hint="check its permissions"
+        ) from None
     return decode(data, source=str(p))

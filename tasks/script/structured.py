@@ -49,9 +49,12 @@ def parse_structured(text: str, *, source: str, fmt: str) -> Script:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise ScriptError(
-                f"invalid JSON: {err.msg}", file=source, line=err.lineno, column=err.colno,
+                f"invalid JSON: {err.msg}",
+                file=source,
+                line=err.lineno,
+                column=err.colno,
                 expected="a JSON object with the Script fields (title, scenes, …)",
-            ) from None  # fmt: skip
+            ) from None
     else:
         try:
             data = yaml.safe_load(text)
@@ -59,19 +62,28 @@ def parse_structured(text: str, *, source: str, fmt: str) -> Script:
             mark = getattr(err, "problem_mark", None)
             problem = getattr(err, "problem", None) or str(err).splitlines()[0]
             raise ScriptError(
-                f"invalid YAML: {problem}", file=source,
-                line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
+                f"invalid YAML: {problem}",
+                file=source,
+                line=mark.line + 1 if mark else None,
+                column=mark.column + 1 if mark else None,
                 expected="a YAML mapping with the Script fields (title, scenes, …)",
                 hint="check the indentation and that text containing ': ' is quoted",
-            ) from None  # fmt: skip
+            ) from None
     if data is None:
         raise ScriptError("the script is empty", file=source, expected="a mapping with title and scenes")
     if not isinstance(data, dict):
         raise ScriptError(
-            f"the document is a {type(data).__name__}, not a mapping", file=source, line=1, column=1,
+            f"the document is a {type(data).__name__}, not a mapping",
+            file=source,
+            line=1,
+            column=1,
             expected="a mapping with the Script fields (title, scenes, …)",
-        )  # fmt: skip
-    data = {**data, "format": fmt, "source": source}  # what was read, even when the dump came from another format
+        )
+    data = {
+        **data,
+        "format": fmt,
+        "source": source,
+    }  # what was read, even when the dump came from another format
     try:
         return Script.model_validate(data)
     except ValidationError as err:
@@ -83,6 +95,10 @@ def parse_structured(text: str, *, source: str, fmt: str) -> Script:
         more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
         field = ".".join(str(p) for p in loc) or "<root>"
         raise ScriptError(
-            f"{first['msg']}{more}", file=source, line=line, column=column, field=field,
+            f"{first['msg']}{more}",
+            file=source,
+            line=line,
+            column=column,
+            field=field,
             hint="see schemas/script.py for the fields a Script accepts",
-        ) from None  # fmt: skip
+        ) from None

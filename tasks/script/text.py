@@ -1,4 +1,4 @@
-"""Small text helpers shared by the parsers: language guess, emphasis markers, time of day, Chinese numerals."""
+"""Text helpers shared by the parsers: language guess, emphasis markers, time of day, Chinese numerals."""
 
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ _EMPH_UNDER = re.compile(r"(?<![\w\\])_(?=\S)(.+?)(?<=[^\s\\])_(?!\w)")
 def strip_emphasis(text: str) -> str:
     """Text without Fountain emphasis markers (``*italic*``, ``**bold**``, ``***both***``, ``_underline_``).
 
-    The text of an element is what gets spoken or shown, so the markers go; ``\\*`` and ``\\_`` become literal.
+    The text of an element is what gets spoken or shown, so the markers go; ``\\*`` and ``\\_`` become
+    literal.
     """
     for _ in range(3):  # nested markers such as _**TITLE**_
         new = _EMPH_UNDER.sub(r"\1", _EMPH_STAR.sub(r"\2", text))
@@ -63,19 +64,26 @@ def strip_emphasis(text: str) -> str:
     return text.replace("\\*", "*").replace("\\_", "_")
 
 
-# Time-of-day words: Fountain headings (English, Cyrillic, CJK as some writers use them) and Chinese scene heads.
+# Time-of-day words: Fountain headings (English, Cyrillic, CJK as some writers use) and Chinese scene heads.
 _TIME_WORDS: dict[str, TimeOfDay] = {}
 for _words, _tod in (
     ("DAY DAYTIME AFTERNOON NOON MIDDAY LATE AFTERNOON ДЕНЬ 日 天 白天 昼 午 中午 上午 下午", TimeOfDay.day),
     ("NIGHT NIGHTTIME MIDNIGHT LATE NIGHT НОЧЬ 夜 晚 夜晚 晚上 深夜 夜里 午夜", TimeOfDay.night),
-    ("MORNING EARLY MORNING DAWN SUNRISE DAYBREAK FIRST LIGHT УТРО 晨 早 早晨 清晨 黎明 凌晨 朝", TimeOfDay.dawn),
+    (
+        "MORNING EARLY MORNING DAWN SUNRISE DAYBREAK FIRST LIGHT УТРО 晨 早 早晨 清晨 黎明 凌晨 朝",
+        TimeOfDay.dawn,
+    ),
     ("EVENING DUSK SUNSET TWILIGHT MAGIC HOUR ВЕЧЕР 黄昏 傍晚 暮 日落", TimeOfDay.dusk),
 ):
     for _w in _words.split():
         _TIME_WORDS[_w] = _tod
-for _phrase, _tod in (("LATE NIGHT", TimeOfDay.night), ("EARLY MORNING", TimeOfDay.dawn),
-                      ("FIRST LIGHT", TimeOfDay.dawn), ("MAGIC HOUR", TimeOfDay.dusk),
-                      ("LATE AFTERNOON", TimeOfDay.day)):  # fmt: skip
+for _phrase, _tod in (
+    ("LATE NIGHT", TimeOfDay.night),
+    ("EARLY MORNING", TimeOfDay.dawn),
+    ("FIRST LIGHT", TimeOfDay.dawn),
+    ("MAGIC HOUR", TimeOfDay.dusk),
+    ("LATE AFTERNOON", TimeOfDay.day),
+):
     _TIME_WORDS[_phrase] = _tod
 _TIME_WORDS.pop("LATE", None)
 _TIME_WORDS.pop("EARLY", None)
@@ -85,7 +93,18 @@ _TIME_WORDS.pop("MAGIC", None)
 _TIME_WORDS.pop("HOUR", None)
 
 # "Same time as the previous scene": the scene inherits its predecessor's time of day.
-CONTINUOUS_WORDS = {"CONTINUOUS", "SAME", "SAME TIME", "MOMENTS LATER", "LATER", "CONT", "CONT'D", "同时", "稍后", "接上"}
+CONTINUOUS_WORDS = {
+    "CONTINUOUS",
+    "SAME",
+    "SAME TIME",
+    "MOMENTS LATER",
+    "LATER",
+    "CONT",
+    "CONT'D",
+    "同时",
+    "稍后",
+    "接上",
+}
 
 
 def time_of_day(word: str) -> TimeOfDay | None:
@@ -93,13 +112,26 @@ def time_of_day(word: str) -> TimeOfDay | None:
     return _TIME_WORDS.get(re.sub(r"\s+", " ", word.strip().upper()))
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 CN_NUMERAL = "0-9０-９零〇一二两三四五六七八九十百千"
 
 
 def parse_number(text: str) -> int | None:
-    """An int from Arabic (also full-width) or Chinese numerals: ``12``, ``十二``, ``二十一``, ``一百零五``."""
+    """An int from Arabic or Chinese numerals: ``12``, ``十二``, ``二十一``, ``一百零五``."""
     text = text.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
     if not text:
         return None

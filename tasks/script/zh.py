@@ -1,13 +1,14 @@
 """Chinese short-drama markup → Script.
 
-The convention (see ARCHITECTURE.md and the 《哥哥》 fixture): ``《剧名》``, ``大纲：``, a ``人物小传：`` block of
-``名字（年龄）：身份…`` lines, ``第X集：标题``, scene heads ``1-1 日 内 地点``, ``人物：甲、乙``, ``△`` action (other
-prose is action too), ``角色：（提示）台词``, ``【字幕：…】`` captions and ``【音效：…】`` sound cues. Writers keep
-these files in Markdown, so headings, quotes, tables, code fences and ``---`` rules around the script are skipped
-and ``**bold**`` markers are removed.
+The convention (see ARCHITECTURE.md and the 《哥哥》 fixture): ``《剧名》``, ``大纲：``, a ``人物小传：``
+block of ``名字（年龄）：身份…`` lines, ``第X集：标题``, scene heads ``1-1 日 内 地点``, ``人物：甲、乙``,
+``△`` action (other prose is action too), ``角色：（提示）台词``, ``【字幕：…】`` captions and ``【音效：…】``
+sound cues. Writers keep these files in Markdown, so headings, quotes, tables, code fences and ``---`` rules
+around the script are skipped and ``**bold**`` markers are removed.
 
-Inline cues: ``苏晓：陆天擎不是要羞辱你。（停顿）他有新项目`` is split into dialogue, parenthetical, dialogue —
-the same shape Fountain gives a parenthetical between two dialogue lines — so each cue governs the words after it.
+Inline cues: ``苏晓：陆天擎不是要羞辱你。（停顿）他有新项目`` is split into dialogue, parenthetical, dialogue
+— the same shape Fountain gives a parenthetical between two dialogue lines — so each cue governs the words
+after it.
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ from tasks.script.text import CN_NUMERAL, detect_lang, parse_number, strip_empha
 _N = f"[{CN_NUMERAL}]+"
 TITLE_RE = re.compile(r"^《(?P<title>[^》]+)》$")
 TITLE_KEY_RE = re.compile(r"^(?:剧名|片名|标题|剧本名称?)\s*[：:]\s*《?(?P<title>[^》]+)》?$")
-SYNOPSIS_RE = re.compile(r"^(?:大纲|故事大纲|梗概|故事梗概|简介|剧情简介|内容简介|一句话梗概)\s*[：:]\s*(?P<text>.*)$")
-CAST_RE = re.compile(r"^(?:人物小传|人物介绍|角色介绍|人物设定|主要人物|人物表|角色表|主要角色)\s*[：:]?\s*(?P<text>.*)$")
+SYNOPSIS_RE = re.compile(
+    r"^(?:大纲|故事大纲|梗概|故事梗概|简介|剧情简介|内容简介|一句话梗概)\s*[：:]\s*(?P<text>.*)$"
+)
+CAST_RE = re.compile(
+    r"^(?:人物小传|人物介绍|角色介绍|人物设定|主要人物|人物表|角色表|主要角色)\s*[：:]?\s*(?P<text>.*)$"
+)
 EPISODE_RE = re.compile(rf"^第\s*(?P<num>{_N})\s*集(?:\s*[：:]\s*|\s+|$)(?P<title>.*)$")
 SCENE_RE = re.compile(
     rf"^(?:第\s*(?P<ordinal>{_N})\s*场|场景?\s*)?\s*"
@@ -46,26 +51,112 @@ RULE_RE = re.compile(r"^(?:[-*_]\s*){3,}$")
 LIST_RE = re.compile(r"^(?:[-*+•]\s+)")
 
 INTERIORS = {"内": "INT", "外": "EXT", "内外": "INT/EXT", "外内": "INT/EXT"}
-OFF_SCREEN = {"OS": "OS", "O.S.": "OS", "画外": "OS", "画外音": "OS", "电话": "OS", "电话音": "OS", "广播": "OS",
-              "VO": "VO", "V.O.": "VO", "内心": "VO", "内心OS": "VO", "心声": "VO", "旁白": "VO", "独白": "VO"}  # fmt: skip
+OFF_SCREEN = {
+    "OS": "OS",
+    "O.S.": "OS",
+    "画外": "OS",
+    "画外音": "OS",
+    "电话": "OS",
+    "电话音": "OS",
+    "广播": "OS",
+    "VO": "VO",
+    "V.O.": "VO",
+    "内心": "VO",
+    "内心OS": "VO",
+    "心声": "VO",
+    "旁白": "VO",
+    "独白": "VO",
+}
 BRACKET_KINDS = {
-    "字幕": ElementKind.caption, "标题": ElementKind.caption, "字卡": ElementKind.caption, "屏幕字": ElementKind.caption,
-    "音效": ElementKind.sfx, "音响": ElementKind.sfx, "声音": ElementKind.sfx, "SFX": ElementKind.sfx,
+    "字幕": ElementKind.caption,
+    "标题": ElementKind.caption,
+    "字卡": ElementKind.caption,
+    "屏幕字": ElementKind.caption,
+    "音效": ElementKind.sfx,
+    "音响": ElementKind.sfx,
+    "声音": ElementKind.sfx,
+    "SFX": ElementKind.sfx,
     "转场": ElementKind.transition,
-}  # fmt: skip
+}
 # "画面：…" and friends are prose labels, not speakers.
-NOT_SPEAKERS = {"画面", "镜头", "时间", "地点", "场景", "注", "备注", "说明", "提示", "背景", "环境", "内容", "道具", "服装",
-                "音乐", "配乐", "BGM", "闪回", "特写", "全景", "近景", "远景", "插入", "切", "剧名", "标题", "集数"}  # fmt: skip
+NOT_SPEAKERS = {
+    "画面",
+    "镜头",
+    "时间",
+    "地点",
+    "场景",
+    "注",
+    "备注",
+    "说明",
+    "提示",
+    "背景",
+    "环境",
+    "内容",
+    "道具",
+    "服装",
+    "音乐",
+    "配乐",
+    "BGM",
+    "闪回",
+    "特写",
+    "全景",
+    "近景",
+    "远景",
+    "插入",
+    "切",
+    "剧名",
+    "标题",
+    "集数",
+}
 NARRATORS = {"旁白", "画外音", "解说"}
 SPEECH_VERB_END = re.compile(r"[说道问喊答叫想骂笑哭吼]$")
-FEMALE = ("夫人", "女", "母", "妈", "姐", "妹", "妻", "媳", "婆", "娘", "奶", "姑", "姨", "嫂", "千金", "小姐", "太太", "公主",
-          "皇后", "妃")  # fmt: skip
-MALE = ("女婿", "丈夫", "男", "父", "爸", "哥", "弟", "爷", "叔", "伯", "舅", "公子", "少爷", "先生", "儿子", "王子", "皇帝", "夫")
+FEMALE = (
+    "夫人",
+    "女",
+    "母",
+    "妈",
+    "姐",
+    "妹",
+    "妻",
+    "媳",
+    "婆",
+    "娘",
+    "奶",
+    "姑",
+    "姨",
+    "嫂",
+    "千金",
+    "小姐",
+    "太太",
+    "公主",
+    "皇后",
+    "妃",
+)
+MALE = (
+    "女婿",
+    "丈夫",
+    "男",
+    "父",
+    "爸",
+    "哥",
+    "弟",
+    "爷",
+    "叔",
+    "伯",
+    "舅",
+    "公子",
+    "少爷",
+    "先生",
+    "儿子",
+    "王子",
+    "皇帝",
+    "夫",
+)
 SCENE_FORMAT = "`1-1 日 内 地点`: the scene number, 日/夜/晨/黄昏, 内/外, then the place"
 
 
 def guess_gender(text: str) -> str | None:
-    """"female"/"male" from the earliest gendered word in a character description, or None when there is none."""
+    """Female or male from the earliest gendered word in a description (林家母亲 → female), else None."""
     words = sorted(((w, "female") for w in FEMALE), key=lambda p: -len(p[0]))
     words += sorted(((w, "male") for w in MALE), key=lambda p: -len(p[0]))
     best: tuple[int, int, str] | None = None
@@ -103,7 +194,7 @@ class _Parser:
         self.scene: SceneDraft | None = None
         self.pending_cast: list[str] = []
 
-    # -- elements ---------------------------------------------------------------------------------------------------
+    # -- elements --------------------------------------------------------------------------------------------
     def add(self, kind: ElementKind, text: str, line: int, **fields) -> None:
         if kind in (ElementKind.dialogue, ElementKind.action, ElementKind.caption, ElementKind.sfx):
             fields.setdefault("lang", detect_lang(text, "zh"))
@@ -128,7 +219,7 @@ class _Parser:
         for kind, value in found:
             self.add(kind, value, line)
 
-    # -- lines ------------------------------------------------------------------------------------------------------
+    # -- lines -----------------------------------------------------------------------------------------------
     def line(self, s: str, no: int, raw: str) -> None:
         if not s:
             if self.mode == "synopsis" and self.synopsis:
@@ -227,7 +318,9 @@ class _Parser:
         return OFF_SCREEN.get(key)
 
     def dialogue(self, name: str, ext: str | None, rest: str, cue_line: int, line: int) -> None:
-        """Character, then the dialogue split at its bracketed cues: ``台词（停顿）台词`` → dialogue, cue, dialogue."""
+        """Character, then the dialogue split at its bracketed cues: ``台词（停顿）台词`` → dialogue, cue,
+        dialogue.
+        """
         rest, found = self.brackets(rest, line)
         segments: list[tuple[ElementKind, str]] = []
         pos = 0
@@ -273,12 +366,16 @@ class _Parser:
         if self.episode is None and self.scene is None:
             self.episode, self.episode_title = number, title
         else:  # a second episode in the same file: keep it visible as a section
-            self.add(ElementKind.section, f"第{m.group('num')}集" + (f"：{title}" if title else ""), no, depth=1)
+            self.add(
+                ElementKind.section, f"第{m.group('num')}集" + (f"：{title}" if title else ""), no, depth=1
+            )
 
     def scene_head(self, m: re.Match, s: str, no: int, raw: str) -> None:
         self.mode = None
         groups = m.groupdict()
-        number = re.sub(r"\s+", "", groups.get("num") or "").replace("－", "-").replace("—", "-").replace("–", "-")
+        number = (
+            re.sub(r"\s+", "", groups.get("num") or "").replace("－", "-").replace("—", "-").replace("–", "-")
+        )
         if not number and groups.get("ordinal"):
             number = str(parse_number(groups["ordinal"]))
         rest = groups["rest"]
@@ -294,7 +391,9 @@ class _Parser:
                 tod = found
             elif token in INTERIORS:
                 interior = "INT/EXT" if interior and INTERIORS[token] != interior else INTERIORS[token]
-            elif (g := re.fullmatch(r"(日|夜|晨|早|晚|黄昏|傍晚|清晨|凌晨|白天|深夜)(内外|外内|内|外)", token)) or (
+            elif (
+                g := re.fullmatch(r"(日|夜|晨|早|晚|黄昏|傍晚|清晨|凌晨|白天|深夜)(内外|外内|内|外)", token)
+            ) or (
                 g := re.fullmatch(r"(内外|外内|内|外)(日|夜|晨|早|晚|黄昏|傍晚|清晨|凌晨|白天|深夜)", token)
             ):
                 a, b = g.groups()
@@ -310,18 +409,31 @@ class _Parser:
                 location = [glued.group(3).strip()] if glued.group(3).strip() else []
         if tod is None and interior is None:
             raise ScriptError(
-                f"scene head {number!r} has no time of day and no 内/外", file=self.source, line=no, column=column,
-                expected=SCENE_FORMAT, hint=f"write it like `{number} 日 内 {''.join(location) or '客厅'}`",
-            )  # fmt: skip
+                f"scene head {number!r} has no time of day and no 内/外",
+                file=self.source,
+                line=no,
+                column=column,
+                expected=SCENE_FORMAT,
+                hint=f"write it like `{number} 日 内 {''.join(location) or '客厅'}`",
+            )
         if not location:
             raise ScriptError(
-                f"scene head {number!r} has no place", file=self.source, line=no, column=len(raw.rstrip()) + 1,
-                expected=SCENE_FORMAT, hint=f"add where it happens, e.g. `{s.strip()} 客厅`",
-            )  # fmt: skip
+                f"scene head {number!r} has no place",
+                file=self.source,
+                line=no,
+                column=len(raw.rstrip()) + 1,
+                expected=SCENE_FORMAT,
+                hint=f"add where it happens, e.g. `{s.strip()} 客厅`",
+            )
         self.scene = SceneDraft(
-            heading=s.strip(), line=no, number=number or None, interior=interior, location=" ".join(location),
-            time_of_day=tod or TimeOfDay.unspecified, declared=[*self.pending_cast, *declared],
-        )  # fmt: skip
+            heading=s.strip(),
+            line=no,
+            number=number or None,
+            interior=interior,
+            location=" ".join(location),
+            time_of_day=tod or TimeOfDay.unspecified,
+            declared=[*self.pending_cast, *declared],
+        )
         self.pending_cast = []
         self.pieces.append(self.scene)
 
@@ -348,8 +460,13 @@ def parse_zh(text: str, *, source: str = "<string>") -> Script:
             continue
         if m := MD_HEADING_RE.match(stripped):
             inner = clean_line(m.group("text"))
-            structural = (TITLE_RE.match(inner) or EPISODE_RE.match(inner) or SCENE_RE.match(inner)
-                          or SYNOPSIS_RE.match(inner) or CAST_RE.fullmatch(inner))  # fmt: skip
+            structural = (
+                TITLE_RE.match(inner)
+                or EPISODE_RE.match(inner)
+                or SCENE_RE.match(inner)
+                or SYNOPSIS_RE.match(inner)
+                or CAST_RE.fullmatch(inner)
+            )
             if not structural:
                 parser.line("", no, raw)
                 continue
@@ -358,14 +475,22 @@ def parse_zh(text: str, *, source: str = "<string>") -> Script:
     if parser.pending_speaker:
         name, _, line_no = parser.pending_speaker
         raise ScriptError(
-            f"{name} has a dialogue cue but no words", file=source, line=line_no,
+            f"{name} has a dialogue cue but no words",
+            file=source,
+            line=line_no,
             expected="the line of dialogue after the colon or on the next line",
-        )  # fmt: skip
+        )
     title = parser.title
     if not title and not source.startswith("<"):
         title = Path(source).stem
     return assemble(
-        parser.pieces, source=source, fmt="zh", language="zh", title=title or "Untitled",
-        episode=parser.episode, episode_title=parser.episode_title, synopsis="\n".join(parser.synopsis),
+        parser.pieces,
+        source=source,
+        fmt="zh",
+        language="zh",
+        title=title or "Untitled",
+        episode=parser.episode,
+        episode_title=parser.episode_title,
+        synopsis="\n".join(parser.synopsis),
         declared=list(parser.cast.values()),
-    )  # fmt: skip
+    )

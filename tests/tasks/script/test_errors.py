@@ -1,4 +1,6 @@
-"""Every way a script can be unreadable: a ScriptError naming file, line, column and the fix — never a traceback."""
+"""Every way a script can be unreadable: a ScriptError naming file, line, column and the fix — never a
+traceback.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The demo episodes in examples/: they must parse, lint clean and carry every feature they are there to show."""
+"""The demo episodes in examples/: they parse, lint clean and carry every feature they exist to show."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def test_the_last_delivery(delivery: Script) -> None:
     assert 4 <= len(delivery.scenes) <= 6 and len(delivery.speakers()) >= 3
     parentheticals = {e.text for e in delivery.elements() if e.kind is K.parenthetical}
     assert {"(cold)", "(whispering)", "(angry)", "(crying)"} <= parentheticals
-    cues = [c for e in delivery.elements() if e.kind is K.action for c in sound_cues(e.text, delivery.speakers())]
+    cues = [
+        c for e in delivery.elements() if e.kind is K.action for c in sound_cues(e.text, delivery.speakers())
+    ]
     assert {"KNOCKS", "SHATTERS", "BUZZES", "RUMBLES", "ECHO", "SLAP"} <= set(cues)
     kinds = {e.kind for e in delivery.elements()}
     assert {K.note, K.transition, K.centered} <= kinds
@@ -47,11 +49,15 @@ def test_hongbao(hongbao: Script) -> None:
     assert (hongbao.format, hongbao.title, hongbao.episode, hongbao.language) == ("zh", "红包", 1, "zh")
     assert all(c.age for c in hongbao.characters) and len(hongbao.characters) == 4
     assert 4 <= len(hongbao.scenes) <= 6 and len(hongbao.speakers()) >= 3
-    assert {s.time_of_day.value for s in hongbao.scenes} == {"night"} and {s.interior for s in hongbao.scenes} == {"INT", "EXT"}
+    assert {s.time_of_day.value for s in hongbao.scenes} == {"night"} and {
+        s.interior for s in hongbao.scenes
+    } == {"INT", "EXT"}
     parentheticals = {e.text for e in hongbao.elements() if e.kind is K.parenthetical}
     assert {"（冷笑）", "（愤怒）", "（颤抖）", "（哭喊）", "（低声）"} <= parentheticals
     sfx = {e.text for e in hongbao.elements() if e.kind is K.sfx}
     assert {"敲门声", "玻璃碎裂", "手机震动", "雷声", "耳光"} <= sfx
     assert [e.text for e in hongbao.elements() if e.kind is K.caption][-1] == "未完待续"
-    chars = sum(len(re.findall(r"[\u4e00-\u9fff]", e.text)) for e in hongbao.elements() if e.kind is K.dialogue)
+    chars = sum(
+        len(re.findall(r"[\u4e00-\u9fff]", e.text)) for e in hongbao.elements() if e.kind is K.dialogue
+    )
     assert 300 <= chars <= 500

@@ -1,4 +1,6 @@
-"""The other real-world scripts: nyousefi's element files, afterwriting's screenplays and the 《哥哥》 episode."""
+"""The other real-world scripts: nyousefi's element files, afterwriting's screenplays and the 《哥哥》
+episode.
+"""
 
 from __future__ import annotations
 
@@ -58,8 +60,10 @@ def test_nyousefi_dialogue() -> None:
     assert long.text.endswith("block\n\nfor absolutely no good\nreason.")  # two-space line continues dialogue
     indented = [e for e in script.elements() if e.line >= 48]
     assert [(e.kind, e.text) for e in indented] == [
-        (K.character, "EVE"), (K.parenthetical, "(feeling cocky)"), (K.dialogue, "Well, then I'll just indent!"),
-    ]  # fmt: skip
+        (K.character, "EVE"),
+        (K.parenthetical, "(feeling cocky)"),
+        (K.dialogue, "Well, then I'll just indent!"),
+    ]
 
 
 def test_nyousefi_forced_elements() -> None:
@@ -90,14 +94,24 @@ def test_nyousefi_transitions_and_centered() -> None:
     assert tr == ["CUT TO:", "SMASH CUT TO:", "FADE TO BLACK.", "NOT A STANDARD TRANSITION:", "GO TO:", "TO:"]
     els = nyousefi("CenteredText").elements()
     assert [(e.kind, e.text) for e in els] == [
-        (K.centered, "Centered"), (K.transition, "NOT CENTERED"), (K.centered, "No space"), (K.centered, "Lots of Space"),
-    ]  # fmt: skip
+        (K.centered, "Centered"),
+        (K.transition, "NOT CENTERED"),
+        (K.centered, "No space"),
+        (K.centered, "Lots of Space"),
+    ]
 
 
 def test_nyousefi_sections_synopses_page_breaks_notes() -> None:
     sections = [(e.text, e.depth) for e in nyousefi("SectionHeaders").elements()]
-    assert sections == [("Act One", 1), ("Act Two", 1), ("ACT THREE", 1), ("ACT FOUR", 1), ("5", 1),
-                        ("Level 2", 2), ("Level 3", 3)]  # fmt: skip
+    assert sections == [
+        ("Act One", 1),
+        ("Act Two", 1),
+        ("ACT THREE", 1),
+        ("ACT FOUR", 1),
+        ("5", 1),
+        ("Level 2", 2),
+        ("Level 3", 3),
+    ]
     syn = [e.text for e in nyousefi("Synopses").elements() if e.kind is K.synopsis]
     assert syn == ["This is the first act.", "This is another act.", "THE FINAL ACT"]
     assert kinds(nyousefi("PageBreaks"))[K.page_break] == 2
@@ -109,11 +123,17 @@ def test_nyousefi_simple_title_page_and_mix() -> None:
     script = nyousefi("Simple")
     assert script.title == "A Simple Script"
     assert dict(script.title_page)["Draft date"] == "2/1/2012"
-    assert [s.heading for s in script.scenes] == ["INT. OFFICE - MORNING", "ext. house - day", "FORCED SCENE HEADING"]
+    assert [s.heading for s in script.scenes] == [
+        "INT. OFFICE - MORNING",
+        "ext. house - day",
+        "FORCED SCENE HEADING",
+    ]
     assert script.scenes[0].time_of_day is TimeOfDay.dawn
     man = [e for e in script.elements() if e.character == "MAN"]
     assert {e.extension for e in man} == {"V.O."}
-    assert [e.text for e in script.elements() if e.kind is K.action][-1] == "CUT TO:"  # trailing spaces: not a transition
+    assert [e.text for e in script.elements() if e.kind is K.action][
+        -1
+    ] == "CUT TO:"  # trailing spaces: not a transition
 
 
 def test_afterwriting_chinese_fountain() -> None:
@@ -121,7 +141,10 @@ def test_afterwriting_chinese_fountain() -> None:
     assert script.format == "fountain" and script.title == "电影" and script.language == "zh"
     assert script.scenes[0].time_of_day is TimeOfDay.day and script.scenes[0].location == "医院"
     d = [e for e in script.elements() if e.kind in (K.parenthetical, K.dialogue)]
-    assert [(e.kind, e.text, e.character) for e in d] == [(K.parenthetical, "（丢失）", "约翰"), (K.dialogue, "这是什么地方？", "约翰")]
+    assert [(e.kind, e.text, e.character) for e in d] == [
+        (K.parenthetical, "（丢失）", "约翰"),
+        (K.dialogue, "这是什么地方？", "约翰"),
+    ]
     assert d[1].lang == "zh"
 
 
@@ -145,7 +168,7 @@ def test_afterwriting_full_screenplays() -> None:
     assert mike and all(e.extension in (None, "CONT'D") for e in mike)
 
 
-# -- 《哥哥》 ------------------------------------------------------------------------------------------------------------
+# -- 《哥哥》 ------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -165,9 +188,11 @@ def test_gege_header(gege: Script) -> None:
 def test_gege_scenes(gege: Script) -> None:
     heads = [(s.number, s.time_of_day, s.interior, s.location) for s in gege.scenes]
     assert heads == [
-        ("1-1", TimeOfDay.day, "INT", "新沪市"), ("1-2", TimeOfDay.day, "INT", "新沪市"),
-        ("1-3", TimeOfDay.night, "EXT", "新沪市"), ("1-4", TimeOfDay.night, "INT", "高速列车车厢"),
-    ]  # fmt: skip
+        ("1-1", TimeOfDay.day, "INT", "新沪市"),
+        ("1-2", TimeOfDay.day, "INT", "新沪市"),
+        ("1-3", TimeOfDay.night, "EXT", "新沪市"),
+        ("1-4", TimeOfDay.night, "INT", "高速列车车厢"),
+    ]
     assert gege.scenes[0].declared == ("林星野", "苏晓")
     assert gege.scenes[1].declared == ("林星野", "陆天擎", "苏晓")  # 苏晓（旁观）: the note is dropped
     assert not gege.preamble  # headings, the quote, the code fence and the table are not script
@@ -176,10 +201,18 @@ def test_gege_scenes(gege: Script) -> None:
 def test_gege_dialogue(gege: Script) -> None:
     els = gege.scenes[0].elements
     first = [(e.kind, e.text) for e in els if e.line == 50]
-    assert first == [(K.character, "苏晓"), (K.parenthetical, "（站在门口）"), (K.dialogue, "工商的人下午来封门。")]
+    assert first == [
+        (K.character, "苏晓"),
+        (K.parenthetical, "（站在门口）"),
+        (K.dialogue, "工商的人下午来封门。"),
+    ]
     inline = [(e.kind, e.text) for e in els if e.line == 80]
-    assert inline == [(K.character, "苏晓"), (K.dialogue, "陆天擎不是要羞辱你。"), (K.parenthetical, "（停顿）"),
-                      (K.dialogue, "他有新项目想让你看。但条件……")]  # fmt: skip
+    assert inline == [
+        (K.character, "苏晓"),
+        (K.dialogue, "陆天擎不是要羞辱你。"),
+        (K.parenthetical, "（停顿）"),
+        (K.dialogue, "他有新项目想让你看。但条件……"),
+    ]
     speakers = set(gege.speakers())
     assert {"林星野", "苏晓", "陆天擎", "堂弟", "广播"} == speakers
     assert all(e.lang == "zh" for e in gege.elements() if e.kind is K.dialogue)

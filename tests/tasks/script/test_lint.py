@@ -40,11 +40,14 @@ def test_speaker_not_in_scene_cast() -> None:
 
 
 def test_dialogue_without_speaker_and_empty_cues_are_errors() -> None:
-    scene = Scene(heading="INT. A - DAY", elements=(
-        Element(kind=ElementKind.dialogue, text="Who said this?", line=3),
-        Element(kind=ElementKind.dialogue, text=" ", character="BOB", line=4),
-        Element(kind=ElementKind.caption, text="", line=5),
-    ))  # fmt: skip
+    scene = Scene(
+        heading="INT. A - DAY",
+        elements=(
+            Element(kind=ElementKind.dialogue, text="Who said this?", line=3),
+            Element(kind=ElementKind.dialogue, text=" ", character="BOB", line=4),
+            Element(kind=ElementKind.caption, text="", line=5),
+        ),
+    )
     issues = lint(Script(scenes=(scene,)))
     assert [(i.severity, i.line) for i in issues] == [("error", 3), ("error", 4), ("error", 5)]
 

@@ -19,8 +19,8 @@ class ScreenplainHtml(HTMLParser):
     """Reads screenplain's HTML into (kind, text) pairs in our vocabulary.
 
     h6 → scene heading (page-break class: a page break first), h1–h5 → section, hN-synopsis span → synopsis,
-    div.action/transition, div.dialog → character / parenthetical / dialogue (paragraphs joined with newlines),
-    div.dual → two dialog blocks, the right one dual.
+    div.action/transition, div.dialog → character / parenthetical / dialogue (paragraphs joined with
+    newlines), div.dual → two dialog blocks, the right one dual.
     """
 
     def __init__(self) -> None:
@@ -43,7 +43,11 @@ class ScreenplainHtml(HTMLParser):
         elif tag == "div" and cls in ("left", "right"):
             self.dialog, self.right = [], cls == "right"
         synopsis = tag == "span" and cls.endswith("-synopsis")
-        if tag in ("p", "h1", "h2", "h3", "h4", "h5", "h6") or synopsis or (tag == "div" and cls == "transition"):
+        if (
+            tag in ("p", "h1", "h2", "h3", "h4", "h5", "h6")
+            or synopsis
+            or (tag == "div" and cls == "transition")
+        ):
             self.text = ""
         if tag == "h6" and cls == "page-break":
             self.out.append(("page_break", "", False))
@@ -80,7 +84,11 @@ class ScreenplainHtml(HTMLParser):
             self.dialog, self.right = None, False
 
     def handle_data(self, data: str) -> None:
-        if self.stack and self.stack[-1][0] == "span" and self.stack[-1][1].get("class") in ("scnuml", "scnumr"):
+        if (
+            self.stack
+            and self.stack[-1][0] == "span"
+            and self.stack[-1][1].get("class") in ("scnuml", "scnumr")
+        ):
             self.number = data  # shown left and right of the heading; not part of its text
             return
         self.text += data
@@ -109,8 +117,15 @@ def ours(path: Path) -> list[tuple[str, str, bool]]:
 
 
 def test_the_html_reader_understands_a_dialog_block() -> None:
-    html = '<div class="dialog"><p class="character">A</p><p class="parenthetical">(x)</p><p>1</p><p>&nbsp;</p><p>2</p></div>'
-    assert expected(html) == [("character", "A", False), ("parenthetical", "(x)", False), ("dialogue", "1\n\n2", False)]
+    html = (
+        '<div class="dialog"><p class="character">A</p><p class="parenthetical">(x)</p>'
+        "<p>1</p><p>&nbsp;</p><p>2</p></div>"
+    )
+    assert expected(html) == [
+        ("character", "A", False),
+        ("parenthetical", "(x)", False),
+        ("dialogue", "1\n\n2", False),
+    ]
 
 
 @pytest.mark.parametrize("name", CASES)

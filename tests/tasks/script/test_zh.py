@@ -93,17 +93,30 @@ def test_dialogue_forms() -> None:
     )
     got = [(e.kind, e.text, e.character, e.extension) for e in script.elements()[1:]]
     assert got == [
-        (K.character, "陈默", "陈默", None), (K.parenthetical, "（低声）", "陈默", None), (K.dialogue, "您的外卖。", "陈默", None),
-        (K.character, "林母", "林母", None), (K.parenthetical, "(冷笑)", "林母", None), (K.dialogue, "送错了。", "林母", None),
-        (K.character, "陈默", "陈默", None), (K.dialogue, "我……", "陈默", None), (K.parenthetical, "（颤抖）", "陈默", None),
+        (K.character, "陈默", "陈默", None),
+        (K.parenthetical, "（低声）", "陈默", None),
+        (K.dialogue, "您的外卖。", "陈默", None),
+        (K.character, "林母", "林母", None),
+        (K.parenthetical, "(冷笑)", "林母", None),
+        (K.dialogue, "送错了。", "林母", None),
+        (K.character, "陈默", "陈默", None),
+        (K.dialogue, "我……", "陈默", None),
+        (K.parenthetical, "（颤抖）", "陈默", None),
         (K.dialogue, "我再看看。", "陈默", None),
-        (K.character, "林母", "林母", None), (K.parenthetical, "（愤怒）", "林母", None), (K.dialogue, "滚出去！", "林母", None),
-        (K.character, "陈默", "陈默", "OS"), (K.dialogue, "不能走。", "陈默", "OS"),
-        (K.character, "林母", "林母", "OS"), (K.dialogue, "还不走？", "林母", "OS"),
-        (K.character, "陈默", "陈默", "VO"), (K.dialogue, "她认出我了。", "陈默", "VO"),
-        (K.character, "旁白", "旁白", None), (K.dialogue, "那一年，他二十六岁。", "旁白", None),
-        (K.character, "陈默", "陈默", None), (K.dialogue, "这是给您的红包。", "陈默", None),
-    ]  # fmt: skip
+        (K.character, "林母", "林母", None),
+        (K.parenthetical, "（愤怒）", "林母", None),
+        (K.dialogue, "滚出去！", "林母", None),
+        (K.character, "陈默", "陈默", "OS"),
+        (K.dialogue, "不能走。", "陈默", "OS"),
+        (K.character, "林母", "林母", "OS"),
+        (K.dialogue, "还不走？", "林母", "OS"),
+        (K.character, "陈默", "陈默", "VO"),
+        (K.dialogue, "她认出我了。", "陈默", "VO"),
+        (K.character, "旁白", "旁白", None),
+        (K.dialogue, "那一年，他二十六岁。", "旁白", None),
+        (K.character, "陈默", "陈默", None),
+        (K.dialogue, "这是给您的红包。", "陈默", None),
+    ]
     assert {e.lang for e in script.elements() if e.kind is K.dialogue} == {"zh"}
 
 
@@ -120,13 +133,22 @@ def test_action_captions_and_sound_cues() -> None:
     )
     got = [(e.kind, e.text) for e in script.scenes[0].elements]
     assert got == [
-        (K.action, "门外传来敲门声。"), (K.sfx, "敲门声"), (K.action, "屋里很暗。"), (K.caption, "除夕 23:00"),
-        (K.sfx, "手机震动"), (K.transition, "黑屏"), (K.note, "闪回"), (K.action, "他说：你来了"),
-    ]  # fmt: skip
+        (K.action, "门外传来敲门声。"),
+        (K.sfx, "敲门声"),
+        (K.action, "屋里很暗。"),
+        (K.caption, "除夕 23:00"),
+        (K.sfx, "手机震动"),
+        (K.transition, "黑屏"),
+        (K.note, "闪回"),
+        (K.action, "他说：你来了"),
+    ]
 
 
 def test_labels_are_not_speakers() -> None:
-    got = [(e.kind, e.text) for e in parse_text("1-1 日 外 街\n画面：城市的清晨。\n字幕：三年后\n").scenes[0].elements]
+    got = [
+        (e.kind, e.text)
+        for e in parse_text("1-1 日 外 街\n画面：城市的清晨。\n字幕：三年后\n").scenes[0].elements
+    ]
     assert got == [(K.action, "画面：城市的清晨。"), (K.caption, "三年后")]
 
 
