@@ -147,7 +147,7 @@ def test_a_too_wide_line_is_shrunk_into_the_safe_width() -> None:
         sprite = renderer.sprite(j)
         assert sprite.x >= 1080 * SAFE_LEFT and sprite.x + sprite.width <= 1080 * SAFE_RIGHT
         assert sprite.y + sprite.height <= 1920 * SAFE_BOTTOM
-    assert renderer.sprite(1).height > 2 * renderer.sprite(0).height / 2  # wrapped onto more lines
+    assert renderer.sprite(1).height > 1.8 * renderer.size * 0.6  # shrunk to the floor, then wrapped onto 2+ lines
 
 
 def test_srt_and_vtt_round_trip_through_pysubs2(tmp_path: Path) -> None:
