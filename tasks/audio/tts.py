@@ -258,7 +258,7 @@ class EspeakEngine:
             engine_voice = f"{voice.base}+{_whisper_variant(voice)}"
         volume = prosody.volume_scale * voice.volume
         if prosody.whisper:
-            volume *= 1.6  # eSpeak's whisper variant is much quieter than voiced speech; level it back towards 'quiet'
+            volume *= 1.25  # eSpeak's whisper variant is much quieter than voiced speech; level it back towards 'quiet'
         result = espeak.synthesize(
             text,
             voice=engine_voice,

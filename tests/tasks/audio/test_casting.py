@@ -1,0 +1,157 @@
+"""Casting: series bible, stored casting, deterministic distinct voices, stable across calls and episodes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from schemas.script import Character
+from tasks.audio.casting import (
+    FEMALE_VARIANTS,
+    MALE_VARIANTS,
+    CastingError,
+    Voice,
+    cast_voices,
+    load_bible,
+    load_casting,
+    save_casting,
+    voice_for_language,
+)
+
+EPISODE_1 = [
+    Character(name="林星野", age=28, gender="female"),
+    Character(name="顾北辰", age=30, gender="male"),
+    Character(name="苏婉", gender="female"),
+    Character(name="王妈", age=62),
+    Character(name="小杰", age=8, gender="male"),
+    Character(name="旁白"),
+]
+
+
+def _bible(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "series.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_assignment_gives_distinct_voices_and_fits_the_hints() -> None:
+    cast = cast_voices(EPISODE_1, "zh")
+    people = [cast[c.name] for c in EPISODE_1 if c.name != "旁白"]
+    assert all(v.engine_voice.startswith("cmn+") and v.language == "zh" for v in people)
+    assert len({v.variant for v in people}) == len(people)
+    pitches = sorted(v.pitch for v in people)
+    assert all(b - a >= 6 for a, b in zip(pitches, pitches[1:], strict=False))
+    assert cast["林星野"].variant in FEMALE_VARIANTS and cast["顾北辰"].variant in MALE_VARIANTS
+    assert cast["王妈"].variant == "grandma"  # 妈 → female, 62 → the old-age variant
+    assert cast["林星野"].pitch > cast["顾北辰"].pitch
+    assert cast["小杰"].pitch > cast["顾北辰"].pitch  # a child sounds higher than an adult man
+    narrator = cast["旁白"]
+    assert narrator.engine_voice == "cmn" and narrator.pitch_range <= 40
+
+
+def test_english_cast_and_narrator() -> None:
+    cast = cast_voices([Character(name="MARA", gender="female"), Character(name="NARRATOR")], "en")
+    assert cast["MARA"].engine_voice.startswith("en-us+")
+    assert cast["NARRATOR"].engine_voice == "en-us"
+
+
+def test_casting_is_stable_across_calls_and_orders() -> None:
+    first = cast_voices(EPISODE_1, "zh")
+    again = cast_voices(list(reversed(EPISODE_1)), "zh")
+    assert first == again
+
+
+def test_casting_is_stable_across_episodes(tmp_path: Path) -> None:
+    store = tmp_path / "casting.json"
+    episode_1 = cast_voices(EPISODE_1, "zh")
+    save_casting(store, episode_1)
+    # Episode 2: two regulars return; a newcomer must get a variant no earlier character uses
+    episode_2_cast = [
+        Character(name="顾北辰", gender="male"),
+        Character(name="陈总", gender="male"),
+        EPISODE_1[0],
+    ]
+    episode_2 = cast_voices(episode_2_cast, "zh", previous=load_casting(store))
+    assert episode_2["林星野"] == episode_1["林星野"] and episode_2["顾北辰"] == episode_1["顾北辰"]
+    assert episode_2["陈总"].variant not in {v.variant for v in episode_1.values()}
+    assert load_casting(store) == episode_1
+    assert load_casting(tmp_path / "missing.json") == {}
+
+
+def test_bible_wins_over_previous_and_fills_only_given_fields(tmp_path: Path) -> None:
+    path = _bible(
+        tmp_path,
+        "series: 重生之归来\n"
+        "characters:\n"
+        "  林星野:\n"
+        "    voice: cmn+f4\n"
+        "    pitch: 66\n"
+        "  顾北辰: cmn+m7\n"
+        "  Lin Xingye:\n"
+        "    rate: 190\n",
+    )
+    bible = load_bible(path)
+    assert bible.series == "重生之归来"
+    previous = {"林星野": Voice("cmn+f1", language="zh", pitch=55, rate=150, label="old")}
+    cast = cast_voices(EPISODE_1[:2], "zh", bible=bible, previous=previous)
+    lin = cast["林星野"]
+    assert (lin.engine_voice, lin.pitch, lin.rate, lin.label) == ("cmn+f4", 66, 150, "old")
+    assert cast["顾北辰"].engine_voice == "cmn+m7"
+
+
+def test_bible_matches_aliases_and_language_switch(tmp_path: Path) -> None:
+    bible = load_bible(_bible(tmp_path, "characters:\n  Mara:\n    language: zh\n    pitch: 70\n"))
+    character = Character(name="MARA KANE", aliases=("Mara",), gender="female")
+    cast = cast_voices([character], "en", bible=bible)
+    assert cast["MARA KANE"] is cast["Mara"]
+    assert cast["Mara"].engine_voice.startswith("cmn+") and cast["Mara"].pitch == 70
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "fix"),
+    [
+        ("characters:\n  A:\n    pitch: 140\n", 3, "characters.A.pitch", "0-99"),
+        ("characters:\n  A:\n    voice: en-us+m3\n    speed: 200\n", 4, "characters.A.speed", "rate"),
+        ("characters:\n  A:\n    rate: fast\n", 3, "characters.A.rate", "80-450"),
+        ("characters:\n  A:\n    voice: en us\n", 3, "characters.A.voice", "en-us+m3"),
+        ("cast:\n  A: en-us\n", 1, "cast", "characters"),
+        ("characters:\n  - A\n", 2, "characters", None),
+        ("characters:\n  A: [1, 2]\n", 2, "characters.A", None),
+        ("characters:\n  A:\n    pitch: 5\n   rate: 3\n", 4, None, "indentation"),
+    ],
+)
+def test_bible_errors_name_file_line_and_field(
+    tmp_path: Path, text: str, line: int, field: str | None, fix: str | None
+) -> None:
+    path = _bible(tmp_path, text)
+    with pytest.raises(CastingError) as err:
+        load_bible(path)
+    message = str(err.value)
+    assert f"series.yaml:{line}" in message
+    if field:
+        assert f"[{field}]" in message
+    if fix:
+        assert fix in message
+
+
+def test_missing_bible_and_bad_stored_casting(tmp_path: Path) -> None:
+    with pytest.raises(CastingError, match="no such series bible"):
+        load_bible(tmp_path / "nope.yaml")
+    bad = tmp_path / "casting.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(CastingError, match="casting.json"):
+        load_casting(bad)
+    bad.write_text(
+        '{"version": 1, "voices": {"A": {"engine_voice": "en-us", "pitch": 300}}}', encoding="utf-8"
+    )
+    with pytest.raises(CastingError, match=r"voices\.A\.pitch"):
+        load_casting(bad)
+
+
+def test_voice_round_trips_as_the_pipeline_stores_it() -> None:
+    voice = cast_voices([Character(name="MARA", gender="female")], "en")["MARA"]
+    assert Voice(**asdict(voice)) == voice
+    moved = voice_for_language(voice, "zh")
+    assert moved.engine_voice == f"cmn+{voice.variant}" and moved.pitch == voice.pitch
