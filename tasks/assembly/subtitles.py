@@ -1,8 +1,9 @@
-"""Subtitles: cues cut from word timings, rendered once to sprites, burned in per frame, and SRT/WebVTT sidecars.
+"""Subtitles: cues cut from word timings, rendered once as sprites, burned in per frame; SRT/WebVTT sidecars.
 
-Delivery rules (ARCHITECTURE): ≤ 16 CJK / 25 Latin characters per line, ≤ 2 lines per cue, inside the 9:16 safe
-area (out of the bottom 20 % and the right edge). A cue starts on the frame its first word starts in (floor of the
-exact sample time, so never late) and ends at its last word plus a short hold, never overlapping the next cue.
+Delivery rules (ARCHITECTURE): ≤ 16 CJK / 25 Latin characters per line, ≤ 2 lines per cue, inside the 9:16
+safe area (out of the bottom 20 % and the right edge). A cue starts on the frame its first word starts in
+(floor of the exact sample time, so never late) and ends at its last word plus a short hold, never
+overlapping the next cue.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ SENTENCE_END = set("。！？.!?…;；")
 CLAUSE_END = set("，、,:：—)")
 CJK_DROP_AT_BREAK = set("，。、")  # Chinese subtitle style: no comma/full stop at the end of a displayed line
 
-# The 9:16 safe area as fractions of the frame: left margin, right edge kept clear for app buttons, bottom 20 %.
+# The 9:16 safe area as fractions of the frame: left margin, right edge kept clear for app buttons,
+# bottom 20 %.
 SAFE_LEFT, SAFE_RIGHT, SAFE_BOTTOM = 0.06, 0.84, 0.80
 
 
@@ -53,12 +55,18 @@ class SubtitleCue:
 
     def __post_init__(self) -> None:
         if self.end_frame <= self.start_frame or self.start_frame < 0:
-            raise SubtitleError(f"cue {self.text!r} spans frames [{self.start_frame}, {self.end_frame})",
-                                field="end_frame", hint="end_frame is exclusive and must exceed start_frame ≥ 0")  # fmt: skip
+            raise SubtitleError(
+                f"cue {self.text!r} spans frames [{self.start_frame}, {self.end_frame})",
+                field="end_frame",
+                hint="end_frame is exclusive and must exceed start_frame ≥ 0",
+            )
         lines = self.text.split("\n")
         if not self.text.strip() or len(lines) > MAX_LINES:
-            raise SubtitleError(f"cue text {self.text!r} must have 1 or {MAX_LINES} non-empty lines", field="text",
-                                hint="cut long lines into more cues (cues_from_lines does this)")  # fmt: skip
+            raise SubtitleError(
+                f"cue text {self.text!r} must have 1 or {MAX_LINES} non-empty lines",
+                field="text",
+                hint="cut long lines into more cues (cues_from_lines does this)",
+            )
 
     def start(self, fps: int | Fraction = 30) -> Fraction:
         return Fraction(self.start_frame) / Fraction(fps)
@@ -110,7 +118,7 @@ def _align(line: SpokenLine, rate: int, origin: int) -> list[_Word]:
         if pos >= 0:
             cursor = pos + len(w.text.strip())
     out = []
-    for i, (w, (pos, n)) in enumerate(zip(words, spans, strict=True)):
+    for i, (w, (pos, _)) in enumerate(zip(words, spans, strict=True)):
         if pos < 0:
             shown = w.text
         else:
@@ -170,7 +178,9 @@ def _break_lines(parts: Sequence[str], limit: int, cjk: bool) -> list[str] | Non
         if _visible_len(a) > limit or _visible_len(b) > limit:
             continue
         tail = _tail(parts[i - 1])
-        score = abs(_visible_len(a) - _visible_len(b)) - (10 if tail in SENTENCE_END else 8 if tail in CLAUSE_END else 0)
+        score = abs(_visible_len(a) - _visible_len(b)) - (
+            10 if tail in SENTENCE_END else 8 if tail in CLAUSE_END else 0
+        )
         if best is None or score < best[0]:
             best = (score, [a, b])
     return best[1] if best else None
@@ -191,7 +201,13 @@ def _split_long(word: _Word, limit: int) -> list[_Word]:
     dur = word.end - word.start
     out, acc = [], 0
     for c in chunks:
-        out.append(_Word(c, word.start + dur * acc // len(word.text), word.start + dur * (acc + len(c)) // len(word.text)))
+        out.append(
+            _Word(
+                c,
+                word.start + dur * acc // len(word.text),
+                word.start + dur * (acc + len(c)) // len(word.text),
+            )
+        )
         acc += len(c)
     return out
 
@@ -214,7 +230,8 @@ def _sentences(words: list[_Word]) -> list[list[_Word]]:
 def _partition(words: list[_Word], limit: int, cjk: bool) -> list[list[_Word]]:
     """Fewest cues that each fit two lines; among those, balanced lengths and cuts at clause punctuation.
 
-    A dynamic programme over cut points: a sentence is short, so the quadratic search costs nothing, and unlike a
+    A dynamic programme over cut points: a sentence is short, so the quadratic search costs
+    nothing, and unlike a
     greedy fill it never leaves one orphan word in a cue of its own.
     """
     n = len(words)
@@ -258,23 +275,31 @@ def cues_from_lines(
     lang: str,
     rate: int = 48_000,
 ) -> list[SubtitleCue]:
-    """Cut voiced lines into subtitle cues in frames from the origin ``shot_offset_samples`` samples before them.
+    """Cut voiced lines into subtitle cues in frames from the origin ``shot_offset_samples``
+    samples before them.
 
     ``shot_offset_samples`` is where the shot starts on the output timeline (0 for a shot on its own).
     """
     fps = Fraction(fps)
     if fps <= 0:
-        raise SubtitleError(f"fps must be positive, got {fps}", field="fps", hint="pass the timeline rate, e.g. 30")
+        raise SubtitleError(
+            f"fps must be positive, got {fps}", field="fps", hint="pass the timeline rate, e.g. 30"
+        )
     limit, cjk = line_limit(lang), is_cjk_lang(lang)
     raw: list[tuple[int, int, str, str]] = []  # start sample, end sample, text, speaker
     for i, line in enumerate(lines):
         if line.start_sample < 0 and shot_offset_samples + line.start_sample < 0:
-            raise SubtitleError(f"line {i} starts before the timeline ({line.start_sample} samples)",
-                                field=f"lines[{i}].start_sample", hint="place lines at or after sample 0")  # fmt: skip
+            raise SubtitleError(
+                f"line {i} starts before the timeline ({line.start_sample} samples)",
+                field=f"lines[{i}].start_sample",
+                hint="place lines at or after sample 0",
+            )
         for group in _group(_align(line, rate, shot_offset_samples), limit, cjk):
             text_lines = _break_lines([w.text for w in group], limit, cjk)
             if text_lines is None:  # cannot happen after _split_long; keep the guard honest
-                raise SubtitleError(f"cannot fit {''.join(w.text for w in group)!r} in two lines", field=f"lines[{i}]")
+                raise SubtitleError(
+                    f"cannot fit {''.join(w.text for w in group)!r} in two lines", field=f"lines[{i}]"
+                )
             text = "\n".join(t for t in text_lines if t)
             if text:
                 raw.append((group[0].start, group[-1].end, text, line.character))
@@ -289,7 +314,9 @@ def cues_from_lines(
             wanted = min(wanted, max(int(Fraction(raw[j + 1][0]) * to_frame), first + 1))
         if cues and cues[-1].end_frame > first:  # two speakers overlapping: the earlier cue yields
             prev = cues[-1]
-            cues[-1] = SubtitleCue(prev.start_frame, max(first, prev.start_frame + 1), prev.text, prev.speaker)
+            cues[-1] = SubtitleCue(
+                prev.start_frame, max(first, prev.start_frame + 1), prev.text, prev.speaker
+            )
         cues.append(SubtitleCue(first, max(int(wanted), first + 1), text, speaker))
     return cues
 
@@ -307,7 +334,9 @@ class SubtitleRenderer:
         size: int | None = None,
     ) -> None:
         if width < 64 or height < 64:
-            raise SubtitleError(f"frame size {width}x{height} is too small", field="width", hint="use the delivery size")
+            raise SubtitleError(
+                f"frame size {width}x{height} is too small", field="width", hint="use the delivery size"
+            )
         self.width, self.height, self.font_path = width, height, font
         self.size = size or max(16, int(round(height * 0.027)))  # 52 px at 1920
         load_font(font, self.size)  # fail now, with the install hint, not at the first cue
@@ -318,11 +347,17 @@ class SubtitleRenderer:
     @cached_property
     def safe_box(self) -> tuple[int, int, int, int]:
         """(x0, y0, x1, y1) the subtitle must stay inside."""
-        return (math.ceil(self.width * SAFE_LEFT), int(self.height * 0.5), math.floor(self.width * SAFE_RIGHT),
-                math.floor(self.height * SAFE_BOTTOM))  # fmt: skip
+        return (
+            math.ceil(self.width * SAFE_LEFT),
+            int(self.height * 0.5),
+            math.floor(self.width * SAFE_RIGHT),
+            math.floor(self.height * SAFE_BOTTOM),
+        )
 
     def render(self, cue: SubtitleCue) -> Sprite:
-        """The cue as a positioned sprite: shrunk (never below 70 %) or re-wrapped until it fits the safe width."""
+        """The cue as a positioned sprite: shrunk (never below 70 %) or re-wrapped until it fits
+        the safe width.
+        """
         x0, y0, x1, y1 = self.safe_box
         max_w = x1 - x0
         lines = [ln for ln in cue.lines if ln.strip()]
@@ -331,8 +366,11 @@ class SubtitleRenderer:
         missing = missing_glyphs(font, cue.text)
         if missing:
             name = Path(self.font_path).name if self.font_path else "NotoSansSC-Regular.otf"
-            raise FontError(f"the font {name} has no glyph for {''.join(missing)!r} in cue {cue.text!r}",
-                            field="font", hint="use Noto Sans SC (pip install pylopdf-fonts-zh-cn) or remove the characters")  # fmt: skip
+            raise FontError(
+                f"the font {name} has no glyph for {''.join(missing)!r} in cue {cue.text!r}",
+                field="font",
+                hint="use Noto Sans SC (pip install pylopdf-fonts-zh-cn) or remove the characters",
+            )
         outline = max(2, size // 16)
 
         def margin() -> int:  # what text_rgba adds around the glyphs: outline and shadow
@@ -347,8 +385,15 @@ class SubtitleRenderer:
             outline = max(2, size // 16)
         if too_wide():  # a hand-made cue far over the limits: break lines by width, even inside long words
             lines = [piece for ln in lines for piece in _force_wrap(ln, font, max_w - margin())]
-        rgba = text_rgba(lines, font, fill=(255, 255, 255), outline=(0, 0, 0), outline_width=outline,
-                         shadow=max(2, size // 14), line_gap=0.18)  # fmt: skip
+        rgba = text_rgba(
+            lines,
+            font,
+            fill=(255, 255, 255),
+            outline=(0, 0, 0),
+            outline_width=outline,
+            shadow=max(2, size // 14),
+            line_gap=0.18,
+        )
         h, w = rgba.shape[:2]
         x = x0 + (max_w - w) // 2
         y = max(y0, y1 - h)
@@ -368,8 +413,11 @@ class SubtitleRenderer:
     def burn(self, frame: np.ndarray, frame_index: int) -> np.ndarray:
         """Blend the cue showing at ``frame_index`` (if any) into ``frame`` in place; return the frame."""
         if frame.shape[:2] != (self.height, self.width):
-            raise SubtitleError(f"frame is {frame.shape[1]}x{frame.shape[0]}, the renderer is {self.width}x{self.height}",
-                                field="frame", hint="make the renderer with the delivery size")  # fmt: skip
+            raise SubtitleError(
+                f"frame is {frame.shape[1]}x{frame.shape[0]}, the renderer is {self.width}x{self.height}",
+                field="frame",
+                hint="make the renderer with the delivery size",
+            )
         j = bisect.bisect_right(self._starts, frame_index) - 1
         if j >= 0 and self.cues[j].start_frame <= frame_index < self.cues[j].end_frame:
             self.sprite(j).blend(frame)

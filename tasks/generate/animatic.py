@@ -1,10 +1,10 @@
-"""The ``animatic`` backend: a procedural storyboard a producer recognises, rendered on the CPU faster than it encodes.
+"""The ``animatic`` backend: a procedural storyboard a producer recognises, drawn on the CPU.
 
-Per shot: a location plate lit by the time of day, the on-screen characters framed by shot type (each always
-drawn the same way), the speaker's mouth driven by the loudness of their own voiced line, idle blinking and
-breathing, the camera move as a crop path over an oversize canvas, the action as a muted caption and 【字幕】
-cards at their times. SFX cues are synthesised by ``tasks.audio.sfx`` and panned to the acting character.
-Everything is a function of the request and its seed.
+Per shot: a location plate lit by the time of day, the on-screen characters framed by shot type (each
+always drawn the same way), the speaker's mouth driven by the loudness of their own voiced line, idle
+blinking and breathing, the camera move as a crop path over an oversize canvas, the action as a muted
+caption and 【字幕】 cards at their times. SFX cues are synthesised by ``tasks.audio.sfx`` and panned to the
+acting character. Everything is a function of the request and its seed.
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ def _idle(fig: Figure, seed: int, frames: int, fps: int) -> _Idle:
         start = int(t * fps)
         blinks.update(range(start, start + span))
         t += float(rng.uniform(2.2, 5.0))
-    return _Idle(frozenset(blinks), float(rng.uniform(3.2, 4.4)), float(rng.uniform(0, 2 * np.pi)), fig.breath)
+    return _Idle(
+        frozenset(blinks), float(rng.uniform(3.2, 4.4)), float(rng.uniform(0, 2 * np.pi)), fig.breath
+    )
 
 
 def _validate(request: ShotRequest) -> None:
@@ -68,10 +70,17 @@ def _validate(request: ShotRequest) -> None:
     if request.frames < 1:
         raise bad("frames", f"frames must be at least 1, got {request.frames}", "use shot.frames(fps)")
     if request.width < 64 or request.height < 64:
-        raise bad("width", f"frame size {request.width}x{request.height} is too small", "use at least 64x64 (default 1080x1920)")
+        raise bad(
+            "width",
+            f"frame size {request.width}x{request.height} is too small",
+            "use at least 64x64 (default 1080x1920)",
+        )
     if request.fps < 1 or request.sample_rate % request.fps:
-        raise bad("fps", f"{request.sample_rate} Hz audio does not divide into {request.fps} fps frames",
-                  "use 24, 25, 30, 48, 50 or 60 fps with 48000 Hz")  # fmt: skip
+        raise bad(
+            "fps",
+            f"{request.sample_rate} Hz audio does not divide into {request.fps} fps frames",
+            "use 24, 25, 30, 48, 50 or 60 fps with 48000 Hz",
+        )
 
 
 class AnimaticBackend:
@@ -88,22 +97,42 @@ class AnimaticBackend:
     def generate(self, request: ShotRequest) -> GeneratedShot:
         _validate(request)
         shot, scene = request.shot, request.scene
-        figures = frame_figures(shot.shot_type.value, shot.on_screen, shot.speaker, request.width, request.height)
-        camera = camera_path(shot.camera.value, request.frames, request.width, request.height,
-                             fps=request.fps, seed=request.seed)  # fmt: skip
+        figures = frame_figures(
+            shot.shot_type.value, shot.on_screen, shot.speaker, request.width, request.height
+        )
+        camera = camera_path(
+            shot.camera.value,
+            request.frames,
+            request.width,
+            request.height,
+            fps=request.fps,
+            seed=request.seed,
+        )
         mid = request.frames // 2
         positions = {}
         for fig in figures:
             x, y = camera.to_screen(mid, *fig.face_xy)
-            positions[fig.name] = {"x": round(float(x) / request.width, 4), "y": round(float(y) / request.height, 4)}
+            positions[fig.name] = {
+                "x": round(float(x) / request.width, 4),
+                "y": round(float(y) / request.height, 4),
+            }
         speech = speech_for(request.lines, request.frames, request.fps, request.sample_rate)
         room = _room(request)
         track = effects_track(
-            request.sfx, samples=request.frames * (request.sample_rate // request.fps), rate=request.sample_rate,
-            seed=request.seed, room=room, positions={n: p["x"] for n, p in positions.items()}, speaker=shot.speaker,
-        )  # fmt: skip
-        spec = plate_spec(scene.location or scene.heading, scene.interior, scene.time_of_day,
-                          *canvas_size(request.width, request.height))  # fmt: skip
+            request.sfx,
+            samples=request.frames * (request.sample_rate // request.fps),
+            rate=request.sample_rate,
+            seed=request.seed,
+            room=room,
+            positions={n: p["x"] for n, p in positions.items()},
+            speaker=shot.speaker,
+        )
+        spec = plate_spec(
+            scene.location or scene.heading,
+            scene.interior,
+            scene.time_of_day,
+            *canvas_size(request.width, request.height),
+        )
         info = {
             "backend": self.name,
             "version": self.version(),
@@ -116,16 +145,18 @@ class AnimaticBackend:
         frames = self._frames(request, figures, camera, speech, spec)
         return GeneratedShot(frames=frames, effects=track.audio, info=info)
 
-    def _frames(self, request: ShotRequest, figures: list[Figure], camera: CameraPath, speech: Speech,
-                spec) -> Iterator[np.ndarray]:  # fmt: skip
+    def _frames(
+        self, request: ShotRequest, figures: list[Figure], camera: CameraPath, speech: Speech, spec
+    ) -> Iterator[np.ndarray]:
         """Lazy: nothing is drawn until the first frame is asked for."""
         shot, scene = request.shot, request.scene
         stage = Stage(render_plate(spec), figures, light=figure_light(spec), font=self.font)
         idles = [_idle(f, request.seed, request.frames, request.fps) for f in figures]
         slug = f"S{scene.index} · {shot.id} · {shot.shot_type.value} · {shot.camera.value.replace('_', ' ')}"
         caption: Sprite = action_sprite(slug, shot.action, request.width, request.height, self.font)
-        cards: list[TitleCard] = title_cards(shot.captions, request.frames, request.fps, request.width,
-                                             request.height, self.font)  # fmt: skip
+        cards: list[TitleCard] = title_cards(
+            shot.captions, request.frames, request.fps, request.width, request.height, self.font
+        )
         for k in range(request.frames):
             t = k / request.fps
             states = [

@@ -1,8 +1,8 @@
 """Camera moves as a smooth path of crops over the oversize canvas.
 
-Per frame the camera is a zoom ``z`` (window size / output size, ≥ 1 so the canvas is never upscaled), a window
-centre and a roll angle; one ``cv2.warpAffine`` turns the canvas into the output frame. A static camera is an
-exact pixel crop (a slice copy, no resampling).
+Per frame the camera is a zoom ``z`` (window size / output size, ≥ 1 so the canvas is never upscaled), a
+window centre and a roll angle; one ``cv2.warpAffine`` turns the canvas into the output frame. A static
+camera is an exact pixel crop (a slice copy, no resampling).
 """
 
 from __future__ import annotations
@@ -63,13 +63,20 @@ class CameraPath:
             xi, yi = int(x0), int(y0)
             return canvas[yi : yi + self.height, xi : xi + self.width].copy()
         return cv2.warpAffine(
-            canvas, self.matrix(k), (self.width, self.height),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
-        )  # fmt: skip
+            canvas,
+            self.matrix(k),
+            (self.width, self.height),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
 
 
-def camera_path(move: str, frames: int, width: int, height: int, *, fps: float = 30.0, seed: int = 0) -> CameraPath:
-    """The path of ``move`` (a ``CameraMove`` value) over ``frames`` frames for a ``width``×``height`` output."""
+def camera_path(
+    move: str, frames: int, width: int, height: int, *, fps: float = 30.0, seed: int = 0
+) -> CameraPath:
+    """The path of ``move`` (a ``CameraMove`` value) over ``frames`` frames for a
+    ``width``×``height`` output.
+    """
     cw, ch = canvas_size(width, height)
     t = _ease(np.linspace(0.0, 1.0, frames) if frames > 1 else np.zeros(1))
     zoom = np.ones(frames)
@@ -92,7 +99,8 @@ def camera_path(move: str, frames: int, width: int, height: int, *, fps: float =
     elif move == "tilt_down":
         cy = ch / 2.0 - travel_y * (1.0 - 2.0 * t)
     elif move == "handheld":
-        # Sums of slow sines with seeded phases: smooth, never repeating within a shot, same for the same seed.
+        # Sums of slow sines with seeded phases: smooth, never repeating within a shot, same for
+        # the same seed.
         rng = stable_rng("handheld", seed)
         secs = np.arange(frames) / float(fps)
         zoom = np.full(frames, 1.07)
@@ -110,8 +118,15 @@ def camera_path(move: str, frames: int, width: int, height: int, *, fps: float =
         roll = np.radians(0.35) * wobble()
     elif move != "static":
         raise VideoError(
-            f"unknown camera move {move!r}", field="shot.camera",
+            f"unknown camera move {move!r}",
+            field="shot.camera",
             hint="use static, push_in, pull_out, pan_left, pan_right, tilt_up, tilt_down or handheld",
         )
-    return CameraPath(width, height, np.asarray(zoom, float), np.asarray(cx, float), np.asarray(cy, float),
-                      np.asarray(roll, float))  # fmt: skip
+    return CameraPath(
+        width,
+        height,
+        np.asarray(zoom, float),
+        np.asarray(cx, float),
+        np.asarray(cy, float),
+        np.asarray(roll, float),
+    )

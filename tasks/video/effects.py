@@ -1,7 +1,7 @@
 """The shot's effects track: each SFX cue synthesised, placed at its exact sample and panned to whoever acts.
 
-Synthesis lives in ``tasks.audio.sfx`` (``match_cue`` names a sound for a cue text, ``synthesize`` renders it
-through a room); this module only decides where and how loud it sits in the shot.
+Synthesis lives in ``tasks.audio.sfx`` (``match_cue`` names a sound for a cue text, ``synthesize`` renders
+it through a room); this module only decides where and how loud it sits in the shot.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ def effects_track(
     positions: Mapping[str, float],
     speaker: str | None,
 ) -> EffectsTrack:
-    """Mix every cue into a ``(samples, 2)`` buffer. ``positions`` maps on-screen names to x in 0..1 of the frame."""
+    """Mix every cue into a ``(samples, 2)`` buffer. ``positions`` maps on-screen names to x in
+    0..1 of the frame.
+    """
     audio = np.zeros((samples, 2), np.float32)
     if not cues:
         return EffectsTrack(audio, (), ())
@@ -56,7 +58,8 @@ def effects_track(
     except ImportError as exc:
         raise VideoError(
             f"the shot has SFX cues but the synthesiser tasks.audio.sfx cannot be imported ({exc})",
-            field="request.sfx", hint="install the full project (`make install`) or remove the cues",
+            field="request.sfx",
+            hint="install the full project (`make install`) or remove the cues",
         ) from None
     placed: list[dict] = []
     unmatched: list[str] = []
@@ -72,11 +75,16 @@ def effects_track(
         if sound.ndim == 1:
             sound = np.repeat(sound[:, None], 2, axis=1)
         if sound.ndim != 2 or sound.shape[1] != 2:
-            raise VideoError(f"tasks.audio.sfx.synthesize({name!r}) returned shape {sound.shape}, expected (n, 2)",
-                             field="sfx", hint="the synthesiser must return stereo float samples")  # fmt: skip
+            raise VideoError(
+                f"tasks.audio.sfx.synthesize({name!r}) returned shape {sound.shape}, expected (n, 2)",
+                field="sfx",
+                hint="the synthesiser must return stereo float samples",
+            )
         start = seconds_to_samples(max(cue.at, 0.0), rate)
         end = min(start + len(sound), samples)
         if end > start:
             audio[start:end] += sound[: end - start]
-        placed.append({"text": cue.text, "sound": name, "sample": start, "pan": round(pan, 3), "character": who})
+        placed.append(
+            {"text": cue.text, "sound": name, "sample": start, "pan": round(pan, 3), "character": who}
+        )
     return EffectsTrack(audio, tuple(placed), tuple(unmatched))

@@ -1,8 +1,8 @@
 """Stylised characters: a body layer drawn once per shot and small head sprites, one per face state.
 
-Measurements are in head heights (``h``) from the top of the head, so one drawing serves every framing from a tiny
-figure in an establishing shot to a face filling the frame. Shapes are drawn with PIL at ``ss``× size and reduced
-with area filtering, which anti-aliases the edges.
+Measurements are in head heights (``h``) from the top of the head, so one drawing serves every framing from
+a tiny figure in an establishing shot to a face filling the frame. Shapes are drawn with PIL at ``ss``×
+size and reduced with area filtering, which anti-aliases the edges.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ HEAD_BOX = (-0.62, -0.42, 0.62, 1.12)
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    """One character placed on the oversize canvas (pixels): head centre ``cx``, head top ``top``, head height ``h``."""
+    """One character placed on the oversize canvas (pixels): head centre ``cx``, head top ``top``,
+    head height ``h``.
+    """
 
     look: CharacterLook
     cx: float
@@ -63,19 +65,31 @@ class _Pen:
     def poly(self, pts: Sequence[tuple[float, float]], fill: tuple[int, ...]) -> None:
         self.d.polygon([self.p(x, y) for x, y in pts], fill=fill)
 
-    def ellipse(self, x0: float, y0: float, x1: float, y1: float, fill: tuple[int, ...] | None, outline=None,
-                width: float = 0.0) -> None:  # fmt: skip
+    def ellipse(
+        self,
+        x0: float,
+        y0: float,
+        x1: float,
+        y1: float,
+        fill: tuple[int, ...] | None,
+        outline=None,
+        width: float = 0.0,
+    ) -> None:
         a, b = self.p(x0, y0), self.p(x1, y1)
         self.d.ellipse((a, b), fill=fill, outline=outline, width=max(1, int(width * self.f.h * self.ss)))
 
-    def rect(self, x0: float, y0: float, x1: float, y1: float, fill: tuple[int, ...], radius: float = 0.0) -> None:
+    def rect(
+        self, x0: float, y0: float, x1: float, y1: float, fill: tuple[int, ...], radius: float = 0.0
+    ) -> None:
         a, b = self.p(x0, y0), self.p(x1, y1)
         self.d.rounded_rectangle((a, b), radius=radius * self.f.h * self.ss, fill=fill)
 
     def line(self, pts: Sequence[tuple[float, float]], fill: tuple[int, ...], width: float) -> None:
         self.d.line([self.p(x, y) for x, y in pts], fill=fill, width=max(1, int(width * self.f.h * self.ss)))
 
-    def arc(self, x0: float, y0: float, x1: float, y1: float, start: float, end: float, fill, width: float) -> None:
+    def arc(
+        self, x0: float, y0: float, x1: float, y1: float, start: float, end: float, fill, width: float
+    ) -> None:
         a, b = self.p(x0, y0), self.p(x1, y1)
         self.d.arc((a, b), start, end, fill=fill, width=max(1, int(width * self.f.h * self.ss)))
 
@@ -105,8 +119,16 @@ def _draw_body(pen: _Pen) -> None:
     pen.rect(0.06, 6.8, 0.66, 7.0, (30, 28, 30, 255), radius=0.08)
     pen.rect(-0.15, 0.75, 0.15, 1.3, skin)
     for side in (-1, 1):  # arms hang beside the torso, hands at mid-thigh
-        pen.poly([(side * 0.82 * b, 1.22), (side * 1.04 * b, 1.4), (side * 0.98 * b, 3.65), (side * 0.72 * b, 3.65),
-                  (side * 0.7 * b, 1.5)], dark)  # fmt: skip
+        pen.poly(
+            [
+                (side * 0.82 * b, 1.22),
+                (side * 1.04 * b, 1.4),
+                (side * 0.98 * b, 3.65),
+                (side * 0.72 * b, 3.65),
+                (side * 0.7 * b, 1.5),
+            ],
+            dark,
+        )
         pen.ellipse(side * 0.85 * b - 0.14, 3.55, side * 0.85 * b + 0.14, 3.9, skin)
     torso = [(-1.0 * b, 1.45), (-0.8 * b, 1.18), (0.8 * b, 1.18), (1.0 * b, 1.45), (0.76, 3.3), (-0.76, 3.3)]
     pen.poly(torso, cloth)
@@ -121,7 +143,9 @@ def _draw_body(pen: _Pen) -> None:
     elif look.outfit in ("suit", "shirt_tie"):
         shirt = (245, 245, 242, 255) if look.outfit == "suit" else _shade(look.clothing, 1.25)
         pen.poly([(-0.3, 1.18), (0.3, 1.18), (0.0, 2.2)], shirt)
-        pen.poly([(-0.07, 1.25), (0.07, 1.25), (0.1, 2.0), (0.0, 2.15), (-0.1, 2.0)], _shade(look.accent, 0.85))
+        pen.poly(
+            [(-0.07, 1.25), (0.07, 1.25), (0.1, 2.0), (0.0, 2.15), (-0.1, 2.0)], _shade(look.accent, 0.85)
+        )
         if look.outfit == "suit":
             pen.line([(-0.32, 1.18), (-0.05, 2.3)], dark, 0.05)
             pen.line([(0.32, 1.18), (0.05, 2.3)], dark, 0.05)
@@ -177,9 +201,17 @@ def _draw_head(pen: _Pen, mouth: int, eyes_open: bool) -> None:
         half_w = 0.08 + 0.015 * mouth
         half_h = (0.018, 0.042, 0.068)[min(mouth, 3) - 1]
         pen.ellipse(-half_w, 0.8 - half_h, half_w, 0.8 + half_h, lips)
-        pen.ellipse(-half_w + 0.02, 0.8 - half_h + 0.012, half_w - 0.02, 0.8 + half_h - 0.008, (70, 20, 26, 255))
+        pen.ellipse(
+            -half_w + 0.02, 0.8 - half_h + 0.012, half_w - 0.02, 0.8 + half_h - 0.008, (70, 20, 26, 255)
+        )
         if mouth >= 2:
-            pen.rect(-half_w + 0.03, 0.8 - half_h + 0.012, half_w - 0.03, 0.8 - half_h + 0.035, (245, 245, 240, 255))
+            pen.rect(
+                -half_w + 0.03,
+                0.8 - half_h + 0.012,
+                half_w - 0.03,
+                0.8 - half_h + 0.035,
+                (245, 245, 240, 255),
+            )
 
 
 def _layer(size: tuple[int, int], ss: int, paint: Callable[[ImageDraw.ImageDraw], None]) -> np.ndarray:
@@ -206,7 +238,9 @@ def supersample(h: float) -> int:
 
 
 def body_layer(fig: Figure, bounds: tuple[int, int, int, int]) -> tuple[np.ndarray, int, int]:
-    """RGBA of the figure's body clipped to ``bounds`` (x0, y0, x1, y1 canvas px) and its top-left position."""
+    """RGBA of the figure's body clipped to ``bounds`` (x0, y0, x1, y1 canvas px) and its top-left
+    position.
+    """
     x0 = max(bounds[0], int(fig.cx - 1.3 * fig.h))
     x1 = min(bounds[2], int(np.ceil(fig.cx + 1.3 * fig.h)))
     y0 = max(bounds[1], int(fig.top))

@@ -1,7 +1,8 @@
 """Framing: where figures stand and how big they are for each shot type, on the oversize canvas.
 
-EWS: tiny figures in a big set. WS: full bodies. MS: waist up. CU: head and shoulders of the speaker.
-ECU: the speaker's face filling the frame (eyes and mouth). Sizes are in head heights ``h``; a full figure is 7h.
+EWS: tiny figures in a big set. WS: full bodies. MS: waist up. CU: head and shoulders of the speaker. ECU:
+the speaker's face filling the frame (eyes and mouth). Sizes are in head heights ``h``; a full figure
+is 7h.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from collections.abc import Sequence
 from tasks.video.camera import canvas_size
 from tasks.video.figures import Figure
 from tasks.video.looks import character_look
-
 
 TAGS = {"CU": "chest", "ECU": "none"}
 
@@ -23,7 +23,9 @@ def _xs(n: int, width: int, spacing: float) -> list[float]:
 def frame_figures(
     shot_type: str, on_screen: Sequence[str], speaker: str | None, width: int, height: int
 ) -> list[Figure]:
-    """Figures for a shot, in canvas pixels. CU/ECU keep only the speaker (else the first on-screen character)."""
+    """Figures for a shot, in canvas pixels. CU/ECU keep only the speaker (else the first on-screen
+    character).
+    """
     names = list(dict.fromkeys(n for n in on_screen if n.strip()))
     if speaker and speaker not in names and shot_type in ("CU", "ECU"):
         names = [speaker]
@@ -54,6 +56,13 @@ def frame_figures(
         tops, xs = [0.38 * height - 0.5 * h] * n, _xs(n, width, min(0.44 * width, 0.86 * width / n))
     breath = int(round(0.008 * h)) if shot_type != "ECU" else 0
     return [
-        Figure(character_look(name), cx=ox + x, top=oy + top, h=h, tag=TAGS.get(shot_type, "above"), breath=breath)
+        Figure(
+            character_look(name),
+            cx=ox + x,
+            top=oy + top,
+            h=h,
+            tag=TAGS.get(shot_type, "above"),
+            breath=breath,
+        )
         for name, x, top in zip(names, xs, tops, strict=True)
     ]

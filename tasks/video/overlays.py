@@ -68,11 +68,21 @@ def title_cards(
         lines = wrap_to_width(cue.text, face, width * 0.76, 3)
         if not lines:
             continue
-        rgba = text_rgba(lines, face, fill=(255, 255, 255), outline=(0, 0, 0), outline_width=max(1, size // 18),
-                         shadow=max(2, size // 12), box=(10, 10, 14, 150), padding=size // 2)  # fmt: skip
+        rgba = text_rgba(
+            lines,
+            face,
+            fill=(255, 255, 255),
+            outline=(0, 0, 0),
+            outline_width=max(1, size // 18),
+            shadow=max(2, size // 12),
+            box=(10, 10, 14, 150),
+            padding=size // 2,
+        )
         start = min(max(int(round(cue.at * fps)), 0), frames)
         seconds = cue.duration if cue.duration > 0 else CARD_DEFAULT_SECONDS
         end = min(frames, start + max(1, int(round(seconds * fps))))
-        sprite = Sprite.from_rgba(rgba, int((width - rgba.shape[1]) / 2), int(height * 0.36 - rgba.shape[0] / 2))
+        sprite = Sprite.from_rgba(
+            rgba, int((width - rgba.shape[1]) / 2), int(height * 0.36 - rgba.shape[0] / 2)
+        )
         cards.append(TitleCard(sprite, start, end))
     return cards

@@ -1,8 +1,9 @@
 """Background plates: one recognisable set per location, lit by the time of day.
 
-A plate is drawn as albedo (surface colours), a sky layer seen where no surface was drawn, and an emissive layer
-(lit windows, lamps, screens), then lit: ``albedo * ambient * falloff`` or sky, ``+ emissive``. Day is bright and warm, night dark blue with lit windows, dawn and dusk
-orange/pink. The layout and palette are a pure function of the location name, so a scene keeps its set.
+A plate is drawn as albedo (surface colours), a sky layer seen where no surface was drawn, and an emissive
+layer (lit windows, lamps, screens), then lit: ``albedo * ambient * falloff`` or sky, ``+ emissive``. Day
+is bright and warm, night dark blue with lit windows, dawn and dusk orange/pink. The layout and palette are
+a pure function of the location name, so a scene keeps its set.
 """
 
 from __future__ import annotations
@@ -18,12 +19,73 @@ from tasks.video.looks import RGB, hsv, stable_rng
 KINDS = ("office", "street", "room", "park")
 
 _KEYWORDS: dict[str, tuple[str, ...]] = {
-    "office": ("office", "公司", "办公", "会议", "meeting", "boardroom", "studio", "lobby", "大厅", "前台", "集团"),
-    "street": ("street", "road", "街", "路", "city", "alley", "巷", "门口", "outside", "parking", "停车", "market"),
-    "park": ("park", "garden", "公园", "花园", "湖", "lake", "river", "河", "forest", "roof", "天台", "树林", "森林", "山顶"),
-    "room": ("room", "home", "house", "apartment", "家", "卧室", "客厅", "房", "kitchen", "厨房", "bedroom",
-             "living", "hotel", "酒店", "cafe", "咖啡", "restaurant", "餐厅", "hospital", "医院", "病房"),
-}  # fmt: skip
+    "office": (
+        "office",
+        "公司",
+        "办公",
+        "会议",
+        "meeting",
+        "boardroom",
+        "studio",
+        "lobby",
+        "大厅",
+        "前台",
+        "集团",
+    ),
+    "street": (
+        "street",
+        "road",
+        "街",
+        "路",
+        "city",
+        "alley",
+        "巷",
+        "门口",
+        "outside",
+        "parking",
+        "停车",
+        "market",
+    ),
+    "park": (
+        "park",
+        "garden",
+        "公园",
+        "花园",
+        "湖",
+        "lake",
+        "river",
+        "河",
+        "forest",
+        "roof",
+        "天台",
+        "树林",
+        "森林",
+        "山顶",
+    ),
+    "room": (
+        "room",
+        "home",
+        "house",
+        "apartment",
+        "家",
+        "卧室",
+        "客厅",
+        "房",
+        "kitchen",
+        "厨房",
+        "bedroom",
+        "living",
+        "hotel",
+        "酒店",
+        "cafe",
+        "咖啡",
+        "restaurant",
+        "餐厅",
+        "hospital",
+        "医院",
+        "病房",
+    ),
+}
 
 SKY: dict[str, tuple[RGB, RGB]] = {  # (top, horizon)
     "day": ((96, 160, 232), (206, 228, 246)),
@@ -92,9 +154,13 @@ def _gradient(h: int, w: int, top: RGB, bottom: RGB) -> np.ndarray:
     return np.broadcast_to(col, (h, w, 3)).copy()
 
 
-def _rect(img: np.ndarray, x0: float, y0: float, x1: float, y1: float, colour: RGB | tuple[float, ...]) -> None:
+def _rect(
+    img: np.ndarray, x0: float, y0: float, x1: float, y1: float, colour: RGB | tuple[float, ...]
+) -> None:
     h, w = img.shape[:2]
-    cv2.rectangle(img, (int(x0 * w), int(y0 * h)), (int(x1 * w), int(y1 * h)), tuple(float(c) for c in colour), -1)
+    cv2.rectangle(
+        img, (int(x0 * w), int(y0 * h)), (int(x1 * w), int(y1 * h)), tuple(float(c) for c in colour), -1
+    )
 
 
 def _shade(c: RGB, f: float) -> RGB:
@@ -116,7 +182,7 @@ class _Canvas:
     def hole(self, x0: float, y0: float, x1: float, y1: float) -> None:
         """Cut an opening in the surfaces (a window) so the sky layer shows through."""
         (ax, ay), (bx, by) = self.px(x0, y0), self.px(x1, y1)
-        self.albedo[max(ay, 0):by, max(ax, 0):bx] = 0
+        self.albedo[max(ay, 0) : by, max(ax, 0) : bx] = 0
 
     def px(self, x: float, y: float) -> tuple[int, int]:
         return int(x * self.w), int(y * self.h)
@@ -132,7 +198,12 @@ class _Canvas:
         """A soft round light (lamp, lit window spill) added to the emissive layer."""
         cx, cy = self.px(x, y)
         r = max(2, int(radius * self.w))
-        y0, y1, x0, x1 = max(cy - 3 * r, 0), min(cy + 3 * r, self.h), max(cx - 3 * r, 0), min(cx + 3 * r, self.w)
+        y0, y1, x0, x1 = (
+            max(cy - 3 * r, 0),
+            min(cy + 3 * r, self.h),
+            max(cx - 3 * r, 0),
+            min(cx + 3 * r, self.w),
+        )
         if y1 <= y0 or x1 <= x0:
             return
         yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
@@ -142,7 +213,9 @@ class _Canvas:
     def windows_grid(
         self, x0: float, y0: float, x1: float, y1: float, cols: int, rows: int, frame: RGB, lit_ratio: float
     ) -> None:
-        """A building facade's window grid: reflective glass by day, a random pattern of lit rooms at night."""
+        """A building facade's window grid: reflective glass by day, a random pattern of lit rooms
+        at night.
+        """
         gw, gh = (x1 - x0) / cols, (y1 - y0) / rows
         for r in range(rows):
             for c in range(cols):
@@ -168,8 +241,13 @@ def _draw_office(cv: _Canvas) -> None:
     _rect(cv.albedo, 0, 0.64, 1, 1, floor)
     for i in range(9):  # floor tiles in perspective
         x = i / 8
-        cv2.line(cv.albedo, cv.px(0.5 + (x - 0.5) * 0.6, 0.64), cv.px(0.5 + (x - 0.5) * 2.2, 1.0),
-                 _shade(floor, 0.82), max(1, cv.w // 400))  # fmt: skip
+        cv2.line(
+            cv.albedo,
+            cv.px(0.5 + (x - 0.5) * 0.6, 0.64),
+            cv.px(0.5 + (x - 0.5) * 2.2, 1.0),
+            _shade(floor, 0.82),
+            max(1, cv.w // 400),
+        )
     _rect(cv.albedo, 0, 0.0, 1, 0.05, _shade(wall, 0.9))  # ceiling band
     for i in range(3):  # ceiling light strips
         x = 0.12 + i * 0.3
@@ -202,8 +280,12 @@ def _draw_office(cv: _Canvas) -> None:
             cx = (i + 0.5) / n + (rng.random() - 0.5) * 0.06
             dw, dh = 0.22 * scale, 0.02 * scale
             _rect(cv.albedo, cx - dw / 2, y, cx + dw / 2, y + dh, desk)
-            _rect(cv.albedo, cx - dw / 2 + 0.01, y + dh, cx - dw / 2 + 0.02, y + 0.07 * scale, _shade(desk, 0.6))
-            _rect(cv.albedo, cx + dw / 2 - 0.02, y + dh, cx + dw / 2 - 0.01, y + 0.07 * scale, _shade(desk, 0.6))
+            _rect(
+                cv.albedo, cx - dw / 2 + 0.01, y + dh, cx - dw / 2 + 0.02, y + 0.07 * scale, _shade(desk, 0.6)
+            )
+            _rect(
+                cv.albedo, cx + dw / 2 - 0.02, y + dh, cx + dw / 2 - 0.01, y + 0.07 * scale, _shade(desk, 0.6)
+            )
             mw, mh = 0.09 * scale, 0.05 * scale
             _rect(cv.albedo, cx - mw / 2, y - mh - 0.01, cx + mw / 2, y - 0.01, (30, 32, 38))
             screen = (90, 150, 220) if cv.night else (40, 60, 80)
@@ -216,8 +298,16 @@ def _draw_office(cv: _Canvas) -> None:
     _rect(cv.albedo, px - 0.03, 0.6, px + 0.03, 0.66, (120, 80, 60))
     for _ in range(7):
         ang = rng.random() * np.pi
-        cv2.ellipse(cv.albedo, cv.px(px, 0.56), (int(0.05 * cv.w), int(0.012 * cv.w)),
-                    float(np.degrees(ang)), 0, 360, (50, 120, 60), -1)  # fmt: skip
+        cv2.ellipse(
+            cv.albedo,
+            cv.px(px, 0.56),
+            (int(0.05 * cv.w), int(0.012 * cv.w)),
+            float(np.degrees(ang)),
+            0,
+            360,
+            (50, 120, 60),
+            -1,
+        )
 
 
 def _draw_room(cv: _Canvas) -> None:
@@ -269,8 +359,20 @@ def _draw_room(cv: _Canvas) -> None:
     cv2.ellipse(cv.albedo, cv.px(0.5, 0.86), (int(0.4 * cv.w), int(0.05 * cv.h)), 0, 0, 360, rug, -1)
     lx = 0.1 if bx > 0.5 else 0.9
     _rect(cv.albedo, lx - 0.004, 0.42, lx + 0.004, 0.7, (40, 40, 40))
-    cv2.fillPoly(cv.albedo, [np.array([cv.px(lx - 0.04, 0.43), cv.px(lx + 0.04, 0.43),
-                                       cv.px(lx + 0.025, 0.37), cv.px(lx - 0.025, 0.37)])], (235, 220, 180))  # fmt: skip
+    cv2.fillPoly(
+        cv.albedo,
+        [
+            np.array(
+                [
+                    cv.px(lx - 0.04, 0.43),
+                    cv.px(lx + 0.04, 0.43),
+                    cv.px(lx + 0.025, 0.37),
+                    cv.px(lx - 0.025, 0.37),
+                ]
+            )
+        ],
+        (235, 220, 180),
+    )
     if cv.night:
         cv.glow(lx, 0.42, 0.12, (255, 190, 110), 0.75)
         cv.glow(0.5, 0.06, 0.35, (255, 220, 170), 0.25)
@@ -287,8 +389,11 @@ def _draw_street(cv: _Canvas) -> None:
     while x < 1.05:  # a row of buildings, each its own colour and window grid
         bw = 0.14 + 0.16 * rng.random()
         top = 0.12 + 0.3 * rng.random()
-        colour = hsv(rng.random() * 0.15 + 0.02 + 0.5 * (rng.random() < 0.3), 0.25 + 0.2 * rng.random(),
-                     0.45 + 0.3 * rng.random())  # fmt: skip
+        colour = hsv(
+            rng.random() * 0.15 + 0.02 + 0.5 * (rng.random() < 0.3),
+            0.25 + 0.2 * rng.random(),
+            0.45 + 0.3 * rng.random(),
+        )
         _rect(cv.albedo, x, top, x + bw, 0.68, colour)
         cols = max(2, int(bw / 0.045))
         rows = max(3, int((0.6 - top) / 0.05))
@@ -317,8 +422,13 @@ def _draw_street(cv: _Canvas) -> None:
     tx = 0.3 + 0.4 * rng.random()  # a tree on the pavement
     _rect(cv.albedo, tx - 0.008, 0.55, tx + 0.008, 0.72, (80, 60, 40))
     for _ in range(6):
-        cv2.circle(cv.albedo, cv.px(tx + (rng.random() - 0.5) * 0.08, 0.52 + (rng.random() - 0.5) * 0.05),
-                   int(0.04 * cv.w), (60, 110, 60), -1)  # fmt: skip
+        cv2.circle(
+            cv.albedo,
+            cv.px(tx + (rng.random() - 0.5) * 0.08, 0.52 + (rng.random() - 0.5) * 0.05),
+            int(0.04 * cv.w),
+            (60, 110, 60),
+            -1,
+        )
 
 
 def _draw_park(cv: _Canvas) -> None:
@@ -331,8 +441,11 @@ def _draw_park(cv: _Canvas) -> None:
         r = 0.05 + 0.04 * rng.random()
         cv2.circle(cv.albedo, cv.px(tx, 0.58), int(r * cv.w), hsv(0.3 + 0.05 * rng.random(), 0.45, 0.35), -1)
     _rect(cv.albedo, 0, 0.6, 1, 1, hsv(0.27, 0.5, 0.5))
-    cv2.fillPoly(cv.albedo, [np.array([cv.px(0.42, 0.6), cv.px(0.58, 0.6), cv.px(0.85, 1.0), cv.px(0.15, 1.0)])],
-                 (190, 175, 150))  # fmt: skip
+    cv2.fillPoly(
+        cv.albedo,
+        [np.array([cv.px(0.42, 0.6), cv.px(0.58, 0.6), cv.px(0.85, 1.0), cv.px(0.15, 1.0)])],
+        (190, 175, 150),
+    )
     bench = (120, 80, 50)
     bx = 0.1 if rng.random() < 0.5 else 0.68
     _rect(cv.albedo, bx, 0.66, bx + 0.22, 0.675, bench)

@@ -1,7 +1,8 @@
-"""Lip flap from the real dialogue audio: a per-frame loudness envelope per character, quantised to mouth shapes.
+"""Lip flap from the real dialogue audio: a per-frame loudness envelope, quantised to mouth shapes.
 
-The envelope is the RMS of each video frame's samples (1600 at 48 kHz / 30 fps) of the character's own lines, so
-the mouth opens on syllables and closes in pauses, exactly in sync with the audio the viewer hears.
+The envelope is the RMS of each video frame's samples (1600 at 48 kHz / 30 fps) of the character's own
+lines, so the mouth opens on syllables and closes in pauses, exactly in sync with the audio the viewer
+hears.
 """
 
 from __future__ import annotations
@@ -26,14 +27,21 @@ def read_line_audio(line: SpokenLine, index: int, rate: int) -> np.ndarray:
     field = f"lines[{index}].audio"
     path = Path(line.audio.removeprefix("file://"))
     if not path.is_file():
-        raise VideoError(f"the WAV of {line.character}'s line is missing: {path}", field=field,
-                         hint="voice the line first (tasks.audio.voice) or pass audio='' to animate from word timings")  # fmt: skip
+        raise VideoError(
+            f"the WAV of {line.character}'s line is missing: {path}",
+            field=field,
+            hint="voice the line first (tasks.audio.voice) or pass audio='' to animate from word timings",
+        )
     try:
         sr, data = wavfile.read(str(path), mmap=False)
     except (ValueError, OSError) as exc:
-        raise VideoError(f"cannot read {path} as WAV: {exc}", field=field, hint="write a PCM or float WAV") from None
+        raise VideoError(
+            f"cannot read {path} as WAV: {exc}", field=field, hint="write a PCM or float WAV"
+        ) from None
     if sr != rate:
-        raise VideoError(f"{path} is {sr} Hz, the shot is {rate} Hz", field=field, hint=f"resample it to {rate} Hz")
+        raise VideoError(
+            f"{path} is {sr} Hz, the shot is {rate} Hz", field=field, hint=f"resample it to {rate} Hz"
+        )
     samples = np.asarray(data)
     if samples.dtype.kind in "iu":
         samples = samples.astype(np.float32) / float(np.iinfo(samples.dtype).max)
@@ -44,7 +52,9 @@ def read_line_audio(line: SpokenLine, index: int, rate: int) -> np.ndarray:
 
 
 def _from_words(line: SpokenLine, rate: int) -> np.ndarray:
-    """A synthetic envelope when no audio exists yet: syllable-rate pulses over each word (or the whole line)."""
+    """A synthetic envelope when no audio exists yet: syllable-rate pulses over each word (or the
+    whole line).
+    """
     n = max(line.samples, int(max((w.end for w in line.words), default=0.0) * rate))
     env = np.zeros(n, np.float32)
     spans = [(w.start, w.end) for w in line.words] or [(0.0, n / rate)]

@@ -1,9 +1,9 @@
 """The oversize canvas of one shot: plate and bodies composited once, faces swapped in per frame as patches.
 
-Each figure owns a rectangle around its head and name tag (rectangles never overlap: they are clipped at the
-midpoint between neighbours). A patch is that rectangle fully composited for one head state (breathing lift, eyes,
-speaker highlight); patches are cached, so a frame costs a few slice assignments. The mouth is a still smaller
-opaque patch inside the face, pasted every frame.
+Each figure owns a rectangle around its head and name tag (rectangles never overlap: they are clipped at
+the midpoint between neighbours). A patch is that rectangle fully composited for one head state (breathing
+lift, eyes, speaker highlight); patches are cached, so a frame costs a few slice assignments. The mouth is
+a still smaller opaque patch inside the face, pasted every frame.
 """
 
 from __future__ import annotations
@@ -146,8 +146,12 @@ class Stage:
         """Canvas rectangle (x0, y0, x1, y1) of figure ``i``'s mouth patch at a breathing lift."""
         f = self.figures[i]
         x0, y0, x1, y1 = MOUTH_BOX
-        return (int(round(f.cx + x0 * f.h)), int(round(f.top + y0 * f.h)) - lift,
-                int(round(f.cx + x1 * f.h)), int(round(f.top + y1 * f.h)) - lift)  # fmt: skip
+        return (
+            int(round(f.cx + x0 * f.h)),
+            int(round(f.top + y0 * f.h)) - lift,
+            int(round(f.cx + x1 * f.h)),
+            int(round(f.top + y1 * f.h)) - lift,
+        )
 
     def _patch(self, i: int, state: FaceState) -> np.ndarray:
         key = (i, FaceState(0, state.eyes_open, state.lift, state.active))
@@ -177,7 +181,11 @@ class Stage:
             x0, y0, x1, y1 = self.rects[i]
             if x1 <= x0 or y1 <= y0:
                 continue
-            if shown is None or (shown.eyes_open, shown.lift, shown.active) != (state.eyes_open, state.lift, state.active):
+            if shown is None or (shown.eyes_open, shown.lift, shown.active) != (
+                state.eyes_open,
+                state.lift,
+                state.active,
+            ):
                 self.canvas[y0:y1, x0:x1] = self._patch(i, state)
             mouth = self._mouth(i, min(max(state.mouth, 0), MOUTH_LEVELS - 1))
             mx0, my0, mx1, my1 = self.mouth_box(i, state.lift)

@@ -1,7 +1,7 @@
-"""Text as pre-rendered RGBA sprites: the CJK-capable font, glyph checks, outlined text and a fast alpha blend.
+"""Text as pre-rendered RGBA sprites: the CJK font, glyph checks, outlined text and a fast alpha blend.
 
-Text is rasterised with PIL once (per cue, per name tag, per caption) and blended per frame with integer numpy
-arithmetic on the sprite's bounding box only, so no frame ever pays for font rendering.
+Text is rasterised with PIL once (per cue, per name tag, per caption) and blended per frame with integer
+numpy arithmetic on the sprite's bounding box only, so no frame ever pays for font rendering.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def default_font_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise FontError(
             f"the font {FONT_FILE} is not installed (Python package {FONT_PACKAGE!r} not found)",
-            hint="pip install pylopdf-fonts-zh-cn (it ships NotoSansSC-Regular.otf), or pass font=PATH to a CJK font",
+            hint="pip install pylopdf-fonts-zh-cn (it ships NotoSansSC-Regular.otf), "
+            "or pass font=PATH to a CJK font",
         )
     path = Path(next(iter(spec.submodule_search_locations))) / FONT_FILE
     if not path.is_file():
@@ -48,11 +49,15 @@ def load_font(path: str | None, size: int) -> ImageFont.FreeTypeFont:
     """A FreeType font at ``size`` px; ``path=None`` means Noto Sans SC."""
     font_path = Path(path) if path else default_font_path()
     if not font_path.is_file():
-        raise FontError(f"font file {font_path} does not exist", field="font", hint="pass the path of a .otf/.ttf file")
+        raise FontError(
+            f"font file {font_path} does not exist", field="font", hint="pass the path of a .otf/.ttf file"
+        )
     try:
         return ImageFont.truetype(str(font_path), size)
     except OSError as exc:
-        raise FontError(f"cannot load font {font_path}: {exc}", field="font", hint="use a TrueType/OpenType font") from None
+        raise FontError(
+            f"cannot load font {font_path}: {exc}", field="font", hint="use a TrueType/OpenType font"
+        ) from None
 
 
 @cache
@@ -153,7 +158,14 @@ def text_rgba(
     y = margin
     for line, lw in zip(lines, widths, strict=True):
         x = margin + (text_w - lw) // 2 if align == "center" else margin
-        draw.text((x, y), line, font=font, fill=(*fill, 255), stroke_width=outline_width, stroke_fill=(*outline, 255))
+        draw.text(
+            (x, y),
+            line,
+            font=font,
+            fill=(*fill, 255),
+            stroke_width=outline_width,
+            stroke_fill=(*outline, 255),
+        )
         y += line_h + gap
     rgba = np.asarray(layer).copy()
     if shadow > 0:
@@ -173,12 +185,18 @@ def text_rgba(
 
 
 def is_cjk(ch: str) -> bool:
-    """Characters set without spaces, each a line-break opportunity (CJK ideographs, kana, hangul, fullwidth)."""
+    """Characters set without spaces, each a line-break opportunity (CJK ideographs, kana, hangul,
+    fullwidth).
+    """
     o = ord(ch)
     return (
-        0x2E80 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF
-        or 0x3000 <= o <= 0x303F or 0x20000 <= o <= 0x3FFFF
-    )  # fmt: skip
+        0x2E80 <= o <= 0x9FFF
+        or 0xAC00 <= o <= 0xD7AF
+        or 0xF900 <= o <= 0xFAFF
+        or 0xFF00 <= o <= 0xFFEF
+        or 0x3000 <= o <= 0x303F
+        or 0x20000 <= o <= 0x3FFFF
+    )
 
 
 def tokens(text: str) -> list[str]:

@@ -1,4 +1,6 @@
-"""Subtitles: cue cutting limits and timing, glyphs (no tofu), safe area, burn-in, SRT/VTT round trip; the cover."""
+"""Subtitles: cue cutting limits and timing, glyphs (no tofu), safe area, burn-in, SRT/VTT round trip; the
+cover.
+"""
 
 from __future__ import annotations
 
@@ -31,17 +33,59 @@ RATE = 48_000
 LATIN_ONLY_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 ZH = "你好，我今天来是想告诉你，我不干了！这份合同你自己签吧。还有，别再来找我。"
-ZH_WORDS = ["你好", "我", "今天", "来", "是", "想", "告诉", "你", "我", "不", "干", "了", "这份", "合同", "你", "自己",
-            "签", "吧", "还有", "别", "再", "来", "找", "我"]  # fmt: skip
-EN = "Well, I never thought you'd actually come back here after everything that happened last summer. Did you?"
+ZH_WORDS = [
+    "你好",
+    "我",
+    "今天",
+    "来",
+    "是",
+    "想",
+    "告诉",
+    "你",
+    "我",
+    "不",
+    "干",
+    "了",
+    "这份",
+    "合同",
+    "你",
+    "自己",
+    "签",
+    "吧",
+    "还有",
+    "别",
+    "再",
+    "来",
+    "找",
+    "我",
+]
+EN = (
+    "Well, I never thought you'd actually come back here after everything that happened last summer. Did you?"
+)
 
 
-def spoken(text: str, words: list[str], *, start_sample: int = 0, step: float = 0.31, who: str = "林婉",
-           lang: str = "zh") -> SpokenLine:  # fmt: skip
-    timings = tuple(WordTiming(text=w, start=round(i * step, 3), end=round(i * step + step * 0.8, 3))
-                    for i, w in enumerate(words))  # fmt: skip
-    return SpokenLine(character=who, text=text, lang=lang, audio="", start_sample=start_sample,
-                      samples=int(len(words) * step * RATE), words=timings)  # fmt: skip
+def spoken(
+    text: str,
+    words: list[str],
+    *,
+    start_sample: int = 0,
+    step: float = 0.31,
+    who: str = "林婉",
+    lang: str = "zh",
+) -> SpokenLine:
+    timings = tuple(
+        WordTiming(text=w, start=round(i * step, 3), end=round(i * step + step * 0.8, 3))
+        for i, w in enumerate(words)
+    )
+    return SpokenLine(
+        character=who,
+        text=text,
+        lang=lang,
+        audio="",
+        start_sample=start_sample,
+        samples=int(len(words) * step * RATE),
+        words=timings,
+    )
 
 
 def en_line(start_sample: int = 0) -> SpokenLine:
@@ -89,7 +133,9 @@ def test_cues_respect_line_limits_and_keep_all_words(line: SpokenLine, lang: str
     for word in line.words:
         assert word.text.replace(" ", "") in shown
     if lang == "zh":
-        assert not any(t.endswith(("，", "。")) for c in cues for t in c.lines)  # CJK style: no trailing comma/stop
+        assert not any(
+            t.endswith(("，", "。")) for c in cues for t in c.lines
+        )  # CJK style: no trailing comma/stop
     else:
         assert cues[-1].text == "Did you?"  # a sentence end closes a cue
         assert all(not t.startswith(" ") for c in cues for t in c.lines)
@@ -122,7 +168,7 @@ def test_cue_validation() -> None:
 def test_burn_stays_in_the_safe_area_and_only_while_the_cue_shows() -> None:
     cues = cues_from_lines([spoken(ZH, ZH_WORDS, start_sample=4_800)], lang="zh")
     renderer = SubtitleRenderer(1080, 1920, cues=cues)
-    for j, cue in enumerate(cues):
+    for j in range(len(cues)):
         s = renderer.sprite(j)
         assert s.x >= 1080 * SAFE_LEFT and s.x + s.width <= 1080 * SAFE_RIGHT
         assert s.y + s.height <= 1920 * SAFE_BOTTOM and s.y > 1920 * 0.5
@@ -147,7 +193,9 @@ def test_a_too_wide_line_is_shrunk_into_the_safe_width() -> None:
         sprite = renderer.sprite(j)
         assert sprite.x >= 1080 * SAFE_LEFT and sprite.x + sprite.width <= 1080 * SAFE_RIGHT
         assert sprite.y + sprite.height <= 1920 * SAFE_BOTTOM
-    assert renderer.sprite(1).height > 1.8 * renderer.size * 0.6  # shrunk to the floor, then wrapped onto 2+ lines
+    assert (
+        renderer.sprite(1).height > 1.8 * renderer.size * 0.6
+    )  # shrunk to the floor, then wrapped onto 2+ lines
 
 
 def test_srt_and_vtt_round_trip_through_pysubs2(tmp_path: Path) -> None:

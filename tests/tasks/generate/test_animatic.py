@@ -53,12 +53,34 @@ def make_request(
     width: int = W,
     height: int = H,
 ) -> ShotRequest:
-    shot = Shot(id="sc01-sh01", shot_type=shot_type, camera=camera, duration=frames / 30, on_screen=on_screen,
-                speaker=speaker, action="林婉推门而入。", captions=captions)  # fmt: skip
-    scene = SceneContext(index=1, heading=f"1-1 {time_of_day} {location}", location=location, interior=interior,
-                         time_of_day=time_of_day)  # fmt: skip
-    return ShotRequest(shot=shot, scene=scene, prompt="", frames=frames, width=width, height=height, lines=lines,
-                       sfx=sfx, seed=seed)  # fmt: skip
+    shot = Shot(
+        id="sc01-sh01",
+        shot_type=shot_type,
+        camera=camera,
+        duration=frames / 30,
+        on_screen=on_screen,
+        speaker=speaker,
+        action="林婉推门而入。",
+        captions=captions,
+    )
+    scene = SceneContext(
+        index=1,
+        heading=f"1-1 {time_of_day} {location}",
+        location=location,
+        interior=interior,
+        time_of_day=time_of_day,
+    )
+    return ShotRequest(
+        shot=shot,
+        scene=scene,
+        prompt="",
+        frames=frames,
+        width=width,
+        height=height,
+        lines=lines,
+        sfx=sfx,
+        seed=seed,
+    )
 
 
 def render(request: ShotRequest) -> list[np.ndarray]:
@@ -139,14 +161,18 @@ def mouth_box(request: ShotRequest, name: str) -> tuple[slice, slice]:
     ox, oy = (cw - W) / 2, (ch - H) / 2
     x0, y0, x1, y1 = MOUTH_BOX
     pad = f.breath + 1
-    return (slice(int(f.top - oy + y0 * f.h) - pad, int(f.top - oy + y1 * f.h) + pad),
-            slice(int(f.cx - ox + x0 * f.h), int(f.cx - ox + x1 * f.h) + 1))  # fmt: skip
+    return (
+        slice(int(f.top - oy + y0 * f.h) - pad, int(f.top - oy + y1 * f.h) + pad),
+        slice(int(f.cx - ox + x0 * f.h), int(f.cx - ox + x1 * f.h) + 1),
+    )
 
 
 def test_only_the_speaker_mouth_moves_and_only_while_speaking(voiced: tuple[str, int]) -> None:
     path, samples = voiced
     start = 15 * 1600  # the line starts at frame 15 and lasts 24 frames
-    line = SpokenLine(character="林婉", text="你好", lang="zh", audio=path, start_sample=start, samples=samples)
+    line = SpokenLine(
+        character="林婉", text="你好", lang="zh", audio=path, start_sample=start, samples=samples
+    )
     request = make_request(frames=54, lines=(line,), shot_type="CU", on_screen=("林婉",))
     frames = np.stack(render(request)).astype(np.float32)
     ys, xs = mouth_box(request, "林婉")
@@ -167,8 +193,9 @@ def test_only_the_speaker_mouth_moves_and_only_while_speaking(voiced: tuple[str,
 
 def test_voice_over_moves_no_lips(voiced: tuple[str, int]) -> None:
     path, samples = voiced
-    vo = SpokenLine(character="林婉", text="你好", lang="zh", audio=path, start_sample=0, samples=samples,
-                    on_screen=False)  # fmt: skip
+    vo = SpokenLine(
+        character="林婉", text="你好", lang="zh", audio=path, start_sample=0, samples=samples, on_screen=False
+    )
     with_vo = render(make_request(frames=20, lines=(vo,), shot_type="CU", on_screen=("林婉",)))
     without = render(make_request(frames=20, shot_type="CU", on_screen=("林婉",)))
     assert digest(with_vo) == digest(without)
@@ -182,8 +209,12 @@ def test_push_in_enlarges_the_picture() -> None:
     scale = zoom[0] / zoom[-1]  # how much bigger everything is at the end
     cw, ch = W / scale, H / scale
     x0, y0 = (W - cw) / 2, (H - ch) / 2
-    grown = cv2.warpAffine(frames[0], np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]]), (W, H),
-                           flags=cv2.INTER_LINEAR).astype(np.float32)  # fmt: skip
+    grown = cv2.warpAffine(
+        frames[0],
+        np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]]),
+        (W, H),
+        flags=cv2.INTER_LINEAR,
+    ).astype(np.float32)
     band = slice(int(H * 0.25), H)  # below the fixed caption band
     assert scale > 1.1
     assert np.abs(grown[band] - last[band]).mean() < 0.5 * np.abs(first[band] - last[band]).mean()
@@ -223,9 +254,14 @@ def fake_sfx(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     return calls
 
 
-def test_effects_are_placed_at_the_cue_sample_and_panned_to_the_actor(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_effects_are_placed_at_the_cue_sample_and_panned_to_the_actor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     calls = fake_sfx(monkeypatch)
-    cues = (Cue(kind="sfx", text="陈总 slams the DOOR", at=0.25), Cue(kind="sfx", text="distant wolves", at=0.1))
+    cues = (
+        Cue(kind="sfx", text="陈总 slams the DOOR", at=0.25),
+        Cue(kind="sfx", text="distant wolves", at=0.1),
+    )
     shot = AnimaticBackend().generate(make_request(frames=15, sfx=cues))
     fx = shot.effects
     assert fx.shape == (15 * 1600, 2)
@@ -248,8 +284,14 @@ def test_effects_past_the_shot_end_are_cut_not_wrapped(monkeypatch: pytest.Monke
 
 
 def test_bad_requests_name_the_field(tmp_path: Path) -> None:
-    missing = SpokenLine(character="林婉", text="你好", lang="zh", audio=str(tmp_path / "nope.wav"),
-                         start_sample=0, samples=100)  # fmt: skip
+    missing = SpokenLine(
+        character="林婉",
+        text="你好",
+        lang="zh",
+        audio=str(tmp_path / "nope.wav"),
+        start_sample=0,
+        samples=100,
+    )
     with pytest.raises(VideoError, match=r"lines\[0\]\.audio"):
         AnimaticBackend().generate(make_request(lines=(missing,)))
     odd = make_request().model_copy(update={"fps": 7})
