@@ -200,7 +200,8 @@ class Asset(Base):
 
 
 class Take(Base):
-    """One generated take of a shot. ``shot_pk`` is the ``shots`` row; ``take`` the take number (1, 2, …)."""
+    """One generated take of a shot: ``shot_pk`` is the ``shots`` row, ``take`` the take number (0 is the
+    original render, N the N-th retake with its own seed)."""
 
     __tablename__ = "takes"
     __table_args__ = (UniqueConstraint("shot_pk", "take"),)

@@ -214,12 +214,17 @@ def record_take(
 ) -> int:
     """Record one take of a shot in a render; return the take row id.
 
-    ``plan_json`` is the shot's plan (a dict, a pydantic ``Shot`` or its JSON). Recording the same
-    ``(render, shot_id, take)`` again (a resumed run) updates that row instead of adding one.
+    ``take`` follows the ``retakes`` convention of the flow: 0 is the original render of the shot, N the N-th
+    retake (a new seed). ``plan_json`` is the shot's plan (a dict, a pydantic ``Shot`` or its JSON).
+    Recording the same ``(render, shot_id, take)`` again (a resumed run) updates that row, adding none.
     """
     render = _render(session, render_id)
-    if take < 1:
-        raise StorageError(f"take number {take} for shot {shot_id} must be ≥ 1", field="take")
+    if take < 0:
+        raise StorageError(
+            f"take number {take} for shot {shot_id} must be ≥ 0",
+            field="take",
+            hint="take 0 is the first render",
+        )
     shot = _get_or_create(
         session,
         Shot,
@@ -325,14 +330,15 @@ def latest_takes(session: Session, episode_id: int) -> list[TakeRecord]:
 
 
 def next_take_number(session: Session, episode_id: int, shot_id: str) -> int:
-    """One more than the highest take number of ``shot_id`` in any render of the episode (1 if none)."""
+    """The number a new retake of ``shot_id`` gets: one more than its highest take in any render of the
+    episode (take 0 is the original render, so the first retake is 1)."""
     highest = session.scalar(
         select(func.max(Take.take))
         .join(Shot, Shot.id == Take.shot_pk)
         .join(Render, Render.id == Shot.render_id)
         .where(Render.episode_id == episode_id, Shot.shot_id == shot_id)
     )
-    return (highest or 0) + 1
+    return (highest if highest is not None else 0) + 1
 
 
 def casting_for_series(session: Session, series_title: str) -> dict[str, Any]:

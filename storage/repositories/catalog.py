@@ -100,7 +100,7 @@ def latest_script(session: Session, episode_id: int) -> ScriptVersion:
 
 def kept_retakes(session: Session, episode_id: int) -> dict[str, int]:
     """``{shot_id: take}`` for every shot whose newest take is a retake, so a new render keeps them."""
-    return {t.shot_id: t.take for t in latest_takes(session, episode_id) if t.take > 1}
+    return {t.shot_id: t.take for t in latest_takes(session, episode_id) if t.take > 0}
 
 
 def _slug(text: str) -> str:
@@ -142,8 +142,8 @@ def queue_render(
                     field=f"body.retakes.{shot_id}",
                     hint=f"known shots: {', '.join(sorted(known)[:12])}",
                 )
-            if take < 1:
-                raise InvalidInput(f"take {take} must be ≥ 1", field=f"body.retakes.{shot_id}")
+            if take < 0:
+                raise InvalidInput(f"take {take} must be ≥ 0", field=f"body.retakes.{shot_id}")
 
     def build() -> Render:
         return Render(

@@ -30,7 +30,7 @@ def _count(session, model) -> int:
 
 @pytest.fixture
 def rendered(session):
-    """A finished render of episode 1 with two shots, take 1 each; returns (render_id, take ids)."""
+    """A finished render of episode 1 with two shots, take 0 each; returns (render_id, take ids)."""
     render_id = start_render(
         session,
         series_title="Hongbao",
@@ -45,9 +45,19 @@ def rendered(session):
     takes = {}
     for shot_id in ("sc01-sh01", "sc01-sh02"):
         takes[shot_id] = record_take(
-            session, render_id, shot_id=shot_id, scene_index=1, plan_json={"id": shot_id, "duration": 2.0},
-            take=1, seed=7, key="k" * 64, uri=f"/s/{shot_id}.mp4", digest="d" * 64, duration=2.0, cached=False,
-        )  # fmt: skip
+            session,
+            render_id,
+            shot_id=shot_id,
+            scene_index=1,
+            plan_json={"id": shot_id, "duration": 2.0},
+            take=0,
+            seed=7,
+            key="k" * 64,
+            uri=f"/s/{shot_id}.mp4",
+            digest="d" * 64,
+            duration=2.0,
+            cached=False,
+        )
     finish_render(session, render_id, status="succeeded", episode_uri="/tmp/rw/ep1/episode.mp4")
     return render_id, takes
 
@@ -76,10 +86,16 @@ def test_feedback_on_take_shot_and_episode(session, rendered):
     on_take = feedback.resolve_target(session, take_id=takes["sc01-sh02"])
     assert (on_take.target, on_take.shot_id, on_take.render_id) == ("take", "sc01-sh02", render_id)
     fb, created = feedback.add_feedback(
-        session, user_id=user.id, target=on_take, rating=2, tags=["lip_sync_off", "artefact"],
-        comment="mouth drifts", t_start=2.5, t_end=3.25,
+        session,
+        user_id=user.id,
+        target=on_take,
+        rating=2,
+        tags=["lip_sync_off", "artefact"],
+        comment="mouth drifts",
+        t_start=2.5,
+        t_end=3.25,
         regions=[feedback.Region(t=3.0, x=0.25, y=0.1, w=0.5, h=0.3, label="mouth")],
-    )  # fmt: skip
+    )
     assert created and fb.target == "take" and fb.take_pk == takes["sc01-sh02"]
     assert sorted(t.tag for t in fb.tags) == ["artefact", "lip_sync_off"]
     assert _count(session, FeedbackRegion) == 1 and _count(session, FeedbackTag) == 2
@@ -109,8 +125,12 @@ def test_feedback_rejects_bad_input(session, rendered):
         feedback.resolve_target(session, take_id=424242)
     # The database itself refuses a region outside the frame.
     with pytest.raises(InvalidInput, match="violates a constraint"):
-        feedback.add_feedback(session, user_id=user.id, target=target,
-                              regions=[feedback.Region(t=1, x=0.8, y=0.1, w=0.5, h=0.2)])  # fmt: skip
+        feedback.add_feedback(
+            session,
+            user_id=user.id,
+            target=target,
+            regions=[feedback.Region(t=1, x=0.8, y=0.1, w=0.5, h=0.2)],
+        )
     assert _count(session, Feedback) == 0
 
 
@@ -128,12 +148,25 @@ def test_same_idempotency_key_stores_one_row(session, rendered):
     assert created and not created_again and again.id == first.id
     assert _count(session, Feedback) == 1
     with pytest.raises(IdempotencyConflict, match="already used"):
-        feedback.add_feedback(session, user_id=user.id, target=target, rating=1, idempotency_key="k-1",
-                              req_hash=request_hash({**body, "rating": 1}))  # fmt: skip
+        feedback.add_feedback(
+            session,
+            user_id=user.id,
+            target=target,
+            rating=1,
+            idempotency_key="k-1",
+            req_hash=request_hash({**body, "rating": 1}),
+        )
     with pytest.raises(IntegrityError):  # the constraint, not just the code, keeps keys unique
         with session.begin_nested():
-            session.add(Feedback(user_id=user.id, target="episode", episode_id=target.episode_id, rating=3,
-                                 idempotency_key="k-1"))  # fmt: skip
+            session.add(
+                Feedback(
+                    user_id=user.id,
+                    target="episode",
+                    episode_id=target.episode_id,
+                    rating=3,
+                    idempotency_key="k-1",
+                )
+            )
             session.flush()
 
 
@@ -141,41 +174,90 @@ def test_retake_queues_a_render_that_keeps_other_retakes(session, rendered, tmp_
     render_id, takes = rendered
     user, _ = users.create_user(session, "mei", "producer")
     decision, created = feedback.request_retake(
-        session, user_id=user.id, render_id=render_id, shot_id="sc01-sh02", renders_root=tmp_path,
-        backend="animatic", note="mouth drifts", idempotency_key="r-1",
-    )  # fmt: skip
-    assert created and decision.kind == "retake" and decision.take_number == 2
+        session,
+        user_id=user.id,
+        render_id=render_id,
+        shot_id="sc01-sh02",
+        renders_root=tmp_path,
+        backend="animatic",
+        note="mouth drifts",
+        idempotency_key="r-1",
+    )
+    assert created and decision.kind == "retake" and decision.take_number == 1
     queued = session.get(Render, decision.retake_render_id)
-    assert queued.status == "queued" and queued.retakes == {"sc01-sh02": 2}
+    assert queued.status == "queued" and queued.retakes == {"sc01-sh02": 1}
     assert queued.out_dir.startswith(str(tmp_path.resolve())) and queued.out_dir.endswith(
         f"render-{queued.id:05d}"
     )
     replay, created = feedback.request_retake(
-        session, user_id=user.id, render_id=render_id, shot_id="sc01-sh02", renders_root=tmp_path,
-        backend="animatic", note="mouth drifts", idempotency_key="r-1",
-    )  # fmt: skip
+        session,
+        user_id=user.id,
+        render_id=render_id,
+        shot_id="sc01-sh02",
+        renders_root=tmp_path,
+        backend="animatic",
+        note="mouth drifts",
+        idempotency_key="r-1",
+    )
     assert not created and replay.id == decision.id and _count(session, Render) == 2
-    # the flow claims the queued render and records take 2
+    # the flow claims the queued render and records take 1
     claimed = start_render(
-        session, series_title="Hongbao", episode_number=1, episode_title="红包", script_text="第1集：红包",
-        script_path="examples/hongbao.md", script_format="zh", backend="animatic", out_dir=queued.out_dir,
-    )  # fmt: skip
+        session,
+        series_title="Hongbao",
+        episode_number=1,
+        episode_title="红包",
+        script_text="第1集：红包",
+        script_path="examples/hongbao.md",
+        script_format="zh",
+        backend="animatic",
+        out_dir=queued.out_dir,
+    )
     assert claimed == queued.id
-    record_take(session, claimed, shot_id="sc01-sh02", scene_index=1, plan_json={}, take=2, seed=8, key="q" * 64,
-                uri="/s/sc01-sh02-2.mp4", digest="e" * 64, duration=2.0, cached=False)  # fmt: skip
-    # a later episode render, and a retake of the other shot, keep take 2 of sc01-sh02
-    render, _ = catalog.queue_render(session, episode_id=queued.episode_id, requested_by=user.id,
-                                     renders_root=tmp_path, backend="animatic", retakes=None)  # fmt: skip
-    assert render.retakes == {"sc01-sh02": 2}
-    other, _ = feedback.request_retake(session, user_id=user.id, render_id=render_id, shot_id="sc01-sh01",
-                                       renders_root=tmp_path, backend="animatic")  # fmt: skip
-    assert session.get(Render, other.retake_render_id).retakes == {"sc01-sh01": 2, "sc01-sh02": 2}
+    record_take(
+        session,
+        claimed,
+        shot_id="sc01-sh02",
+        scene_index=1,
+        plan_json={},
+        take=1,
+        seed=8,
+        key="q" * 64,
+        uri="/s/sc01-sh02-2.mp4",
+        digest="e" * 64,
+        duration=2.0,
+        cached=False,
+    )
+    # a later episode render, and a retake of the other shot, keep take 1 of sc01-sh02
+    render, _ = catalog.queue_render(
+        session,
+        episode_id=queued.episode_id,
+        requested_by=user.id,
+        renders_root=tmp_path,
+        backend="animatic",
+        retakes=None,
+    )
+    assert render.retakes == {"sc01-sh02": 1}
+    other, _ = feedback.request_retake(
+        session,
+        user_id=user.id,
+        render_id=render_id,
+        shot_id="sc01-sh01",
+        renders_root=tmp_path,
+        backend="animatic",
+    )
+    assert session.get(Render, other.retake_render_id).retakes == {"sc01-sh01": 1, "sc01-sh02": 1}
     with pytest.raises(InvalidInput, match="has no shot 'nope'") as err:
-        catalog.queue_render(session, episode_id=queued.episode_id, requested_by=user.id, renders_root=tmp_path,
-                             backend="animatic", retakes={"nope": 2})  # fmt: skip
+        catalog.queue_render(
+            session,
+            episode_id=queued.episode_id,
+            requested_by=user.id,
+            renders_root=tmp_path,
+            backend="animatic",
+            retakes={"nope": 2},
+        )
     assert err.value.field == "body.retakes.nope"
     approve, _ = feedback.approve_take(session, user_id=user.id, take_id=takes["sc01-sh01"])
-    assert approve.kind == "approve" and approve.take_number == 1
+    assert approve.kind == "approve" and approve.take_number == 0
     assert feedback.list_decisions(session, episode_id=queued.episode_id).total == 3
     assert _count(session, Decision) == 3
 
@@ -232,17 +314,34 @@ def test_metrics_parse_errors_name_the_line(text, fmt, match, line):
 
 def test_model_registry_promotes_one_at_a_time(session):
     user, _ = users.create_user(session, "ml", "analyst")
-    ds, created = registry.register_dataset(session, name="fb-001", manifest_uri="/d/m.jsonl",
-                                            manifest_hash="a" * 64, items=40, created_by=user.id)  # fmt: skip
+    ds, created = registry.register_dataset(
+        session,
+        name="fb-001",
+        manifest_uri="/d/m.jsonl",
+        manifest_hash="a" * 64,
+        items=40,
+        created_by=user.id,
+    )
     assert created and ds.db_state["feedback_count"] == 0 and len(ds.db_state_hash) == 64
     assert ds.db_state["revision"] is not None
-    assert registry.register_dataset(session, name="fb-001-again", manifest_uri="/d/m.jsonl",
-                                     manifest_hash="a" * 64, items=40)[0].id == ds.id  # fmt: skip
+    assert (
+        registry.register_dataset(
+            session, name="fb-001-again", manifest_uri="/d/m.jsonl", manifest_hash="a" * 64, items=40
+        )[0].id
+        == ds.id
+    )
     base, _ = registry.register_model_version(
         session, name="tiny-0", checkpoint_uri="/c/0", checkpoint_hash="0" * 64
     )
-    new, _ = registry.register_model_version(session, name="tiny-1", checkpoint_uri="/c/1", checkpoint_hash="1" * 64,
-                                             parent_id=base.id, dataset_id=ds.id, metrics={"sync_err": 0.12})  # fmt: skip
+    new, _ = registry.register_model_version(
+        session,
+        name="tiny-1",
+        checkpoint_uri="/c/1",
+        checkpoint_hash="1" * 64,
+        parent_id=base.id,
+        dataset_id=ds.id,
+        metrics={"sync_err": 0.12},
+    )
     run, _ = registry.start_training_run(
         session, dataset_id=ds.id, base_model_id=base.id, config={"steps": 10}
     )

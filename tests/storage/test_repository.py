@@ -35,7 +35,7 @@ def _start(session, out_dir="/tmp/out/ep1", text=SCRIPT, **over):
     return start_render(session, **args)
 
 
-def _take(session, render_id, shot_id="sc01-sh01", take=1, **over):
+def _take(session, render_id, shot_id="sc01-sh01", take=0, **over):
     args = dict(
         shot_id=shot_id,
         scene_index=int(shot_id[2:4]),
@@ -88,7 +88,7 @@ def test_take_round_trip_and_finish(session):
     assert render.episode_uri.endswith("episode.mp4")
     takes = latest_takes(session, render.episode_id)
     assert [t.shot_id for t in takes] == ["sc01-sh01", "sc01-sh02", "sc02-sh01"]
-    assert takes[0].take_id == take_id and takes[0].seed == 1235 and takes[0].plan["duration"] == 2.5
+    assert takes[0].take_id == take_id and takes[0].seed == 1234 and takes[0].plan["duration"] == 2.5
     assert takes[2].cached is True
     assert session.scalar(select(func.count()).select_from(Asset)) == 3
 
@@ -109,14 +109,14 @@ def test_latest_takes_prefers_the_retake(session):
     _take(session, first, shot_id="sc01-sh02")
     finish_render(session, first, status="succeeded")
     episode_id = session.get(Render, first).episode_id
-    assert next_take_number(session, episode_id, "sc01-sh02") == 2
+    assert next_take_number(session, episode_id, "sc01-sh02") == 1
     second = _start(session, out_dir="/tmp/out/ep1-retake")
     _take(session, second, shot_id="sc01-sh01", cached=True)
-    retake = _take(session, second, shot_id="sc01-sh02", take=2, seed=99)
+    retake = _take(session, second, shot_id="sc01-sh02", take=1, seed=99)
     takes = {t.shot_id: t for t in latest_takes(session, episode_id)}
-    assert takes["sc01-sh02"].take_id == retake and takes["sc01-sh02"].take == 2
+    assert takes["sc01-sh02"].take_id == retake and takes["sc01-sh02"].take == 1
     assert takes["sc01-sh01"].render_id == second
-    assert next_take_number(session, episode_id, "sc01-sh02") == 3
+    assert next_take_number(session, episode_id, "sc01-sh02") == 2
     assert next_take_number(session, episode_id, "sc09-sh09") == 1
 
 
@@ -145,8 +145,8 @@ def test_finish_render_failed_and_bad_input(session):
         finish_render(session, 999999, status="failed")
     with pytest.raises(StorageError, match="render 999999 does not exist"):
         _take(session, 999999)
-    with pytest.raises(StorageError, match="must be ≥ 1"):
-        _take(session, render_id, take=0)
+    with pytest.raises(StorageError, match="must be ≥ 0"):
+        _take(session, render_id, take=-1)
     with pytest.raises(StorageError, match="not JSON"):
         _take(session, render_id, plan_json="{not json")
 
