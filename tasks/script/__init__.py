@@ -50,7 +50,8 @@ def parse_text(text: str, *, source: str = "<string>", format: str | None = None
             column=1,
             expected="Fountain, Chinese short-drama markup, YAML or JSON text",
         )
-    fmt = format or sniff(text)
+    # A path-like source decides by its extension (callers that read the file themselves pass it as source).
+    fmt = format or (format_of(source, text) if not source.startswith("<") else sniff(text))
     if fmt in ("yaml", "json"):
         return parse_structured(text, source=source, fmt=fmt)
     if fmt == "zh":

@@ -146,6 +146,12 @@ def lint(script: Script) -> list[LintIssue]:
                     f"{body!r} looks like a parenthetical but stands alone as action "
                     "(remove the empty line between it and the character's dialogue)",
                 )
+            elif re.fullmatch(r"[\w·•・-]{1,12}\s*[：:]", body) and script.format == "zh":
+                add(
+                    "warning",
+                    el.line,
+                    f"{body!r} names a speaker but has no words (write the line after the colon)",
+                )
             elif "[[" in body and "]]" not in body:
                 add(
                     "warning",

@@ -39,7 +39,7 @@ SCENE_ORDINAL_RE = re.compile(rf"^第\s*(?P<ordinal>{_N})\s*场(?P<rest>.*)$")
 CAST_LINE_RE = re.compile(r"^(?:人物|出场人物|出场|登场人物)\s*[：:]\s*(?P<names>.+)$")
 BRACKET_RE = re.compile(r"【\s*(?P<key>[^】：:]+?)\s*(?:[：:]\s*(?P<value>[^】]*?))?\s*】")
 SPEAKER_RE = re.compile(
-    r"^(?P<name>[^\s：:（()）【】△▲“”\"'「」。，！？、；…—]{1,12}?)"
+    r"^(?P<name>[\w·•・-]{1,12}?)"
     r"(?P<ext>(?<=[\u4e00-\u9fff])(?:OS|VO|os|vo)|\s*[（(][^（）()]{1,12}[）)])?\s*[：:]\s*(?P<rest>.*)$"
 )
 CAST_ENTRY_RE = re.compile(
@@ -51,107 +51,24 @@ RULE_RE = re.compile(r"^(?:[-*_]\s*){3,}$")
 LIST_RE = re.compile(r"^(?:[-*+•]\s+)")
 
 INTERIORS = {"内": "INT", "外": "EXT", "内外": "INT/EXT", "外内": "INT/EXT"}
-OFF_SCREEN = {
-    "OS": "OS",
-    "O.S.": "OS",
-    "画外": "OS",
-    "画外音": "OS",
-    "电话": "OS",
-    "电话音": "OS",
-    "广播": "OS",
-    "VO": "VO",
-    "V.O.": "VO",
-    "内心": "VO",
-    "内心OS": "VO",
-    "心声": "VO",
-    "旁白": "VO",
-    "独白": "VO",
-}
-BRACKET_KINDS = {
-    "字幕": ElementKind.caption,
-    "标题": ElementKind.caption,
-    "字卡": ElementKind.caption,
-    "屏幕字": ElementKind.caption,
-    "音效": ElementKind.sfx,
-    "音响": ElementKind.sfx,
-    "声音": ElementKind.sfx,
-    "SFX": ElementKind.sfx,
-    "转场": ElementKind.transition,
-}
-# "画面：…" and friends are prose labels, not speakers.
-NOT_SPEAKERS = {
-    "画面",
-    "镜头",
-    "时间",
-    "地点",
-    "场景",
-    "注",
-    "备注",
-    "说明",
-    "提示",
-    "背景",
-    "环境",
-    "内容",
-    "道具",
-    "服装",
-    "音乐",
-    "配乐",
-    "BGM",
-    "闪回",
-    "特写",
-    "全景",
-    "近景",
-    "远景",
-    "插入",
-    "切",
-    "剧名",
-    "标题",
-    "集数",
-}
+OFF_SCREEN = dict.fromkeys("OS O.S. 画外 画外音 电话 电话音 广播".split(), "OS") | dict.fromkeys(
+    "VO V.O. 内心 内心OS 心声 旁白 独白".split(), "VO"
+)
+BRACKET_KINDS = (
+    dict.fromkeys("字幕 标题 字卡 屏幕字".split(), ElementKind.caption)
+    | dict.fromkeys("音效 音响 声音 SFX".split(), ElementKind.sfx)
+    | {"转场": ElementKind.transition}
+)
+# "画面：…" and friends are prose labels, and 大纲/人物小传 headers out of place are not speakers either.
+NOT_SPEAKERS = frozenset(
+    "画面 镜头 时间 地点 场景 注 备注 说明 提示 背景 环境 内容 道具 服装 音乐 配乐 BGM "
+    "闪回 特写 全景 近景 远景 插入 切 剧名 标题 集数 "
+    "大纲 故事大纲 梗概 简介 人物小传 人物介绍 角色介绍 人物设定 人物表 角色表".split()
+)
 NARRATORS = {"旁白", "画外音", "解说"}
 SPEECH_VERB_END = re.compile(r"[说道问喊答叫想骂笑哭吼]$")
-FEMALE = (
-    "夫人",
-    "女",
-    "母",
-    "妈",
-    "姐",
-    "妹",
-    "妻",
-    "媳",
-    "婆",
-    "娘",
-    "奶",
-    "姑",
-    "姨",
-    "嫂",
-    "千金",
-    "小姐",
-    "太太",
-    "公主",
-    "皇后",
-    "妃",
-)
-MALE = (
-    "女婿",
-    "丈夫",
-    "男",
-    "父",
-    "爸",
-    "哥",
-    "弟",
-    "爷",
-    "叔",
-    "伯",
-    "舅",
-    "公子",
-    "少爷",
-    "先生",
-    "儿子",
-    "王子",
-    "皇帝",
-    "夫",
-)
+FEMALE = tuple("夫人 女 母 妈 姐 妹 妻 媳 婆 娘 奶 姑 姨 嫂 千金 小姐 太太 公主 皇后 妃".split())
+MALE = tuple("女婿 丈夫 男 父 爸 哥 弟 爷 叔 伯 舅 公子 少爷 先生 儿子 王子 皇帝 夫".split())
 SCENE_FORMAT = "`1-1 日 内 地点`: the scene number, 日/夜/晨/黄昏, 内/外, then the place"
 
 
@@ -190,7 +107,7 @@ class _Parser:
         self.episode: int | None = None
         self.episode_title: str | None = None
         self.mode: str | None = None  # "synopsis" | "cast" while a block is being read
-        self.pending_speaker: tuple[str, str | None, int] | None = None
+        self.pending_speaker: tuple[str, str | None, int, str] | None = None  # 苏晓： with the words below
         self.scene: SceneDraft | None = None
         self.pending_cast: list[str] = []
 
@@ -226,11 +143,11 @@ class _Parser:
                 self.mode = None
             return
         if self.pending_speaker and not self._structural(s):
-            name, ext, line_no = self.pending_speaker
+            name, ext, line_no, _ = self.pending_speaker
             self.pending_speaker = None
             self.dialogue(name, ext, s, line_no, no)
             return
-        self.pending_speaker = None
+        self.drop_pending()
         if m := TITLE_RE.match(s):
             if not self.title:
                 self.title = m.group("title").strip()
@@ -284,7 +201,7 @@ class _Parser:
             elif rest:
                 self.dialogue(name, ext, rest, no, no)
             else:
-                self.pending_speaker = (name, ext, no)
+                self.pending_speaker = (name, ext, no, s)
             return
         text, found = self.brackets(s, no)
         if text:
@@ -294,6 +211,13 @@ class _Parser:
             else:
                 self.add(ElementKind.action, text, no)
         self.emit_brackets(found, no)
+
+    def drop_pending(self) -> None:
+        """A ``名字：`` with no words after it stays in the script as action; lint points it out."""
+        if self.pending_speaker:
+            _, _, line_no, text = self.pending_speaker
+            self.add(ElementKind.action, text, line_no)
+            self.pending_speaker = None
 
     def _structural(self, s: str) -> bool:
         return bool(EPISODE_RE.match(s) or SCENE_RE.match(s) or s[0] in "△▲【" or CAST_LINE_RE.match(s))
@@ -472,14 +396,7 @@ def parse_zh(text: str, *, source: str = "<string>") -> Script:
                 continue
             stripped = inner
         parser.line(clean_line(stripped), no, raw)
-    if parser.pending_speaker:
-        name, _, line_no = parser.pending_speaker
-        raise ScriptError(
-            f"{name} has a dialogue cue but no words",
-            file=source,
-            line=line_no,
-            expected="the line of dialogue after the colon or on the next line",
-        )
+    parser.drop_pending()
     title = parser.title
     if not title and not source.startswith("<"):
         title = Path(source).stem

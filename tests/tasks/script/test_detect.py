@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.script import parse_script
+from tasks.script import parse_script, parse_text
 from tasks.script.detect import format_of, sniff
 
 
@@ -33,6 +33,12 @@ def test_extension_wins_for_structured_and_fountain() -> None:
     assert format_of("a.fountain", "△x") == "fountain"
     assert format_of("a.md", "△x") == "zh"
     assert format_of(None, "INT. A - DAY") == "fountain"
+
+
+def test_parse_text_uses_the_extension_of_its_source() -> None:
+    text = "title: X\nscenes:\n  - heading: INT. A - DAY\n"
+    assert parse_text(text, source="ep.yaml").format == "yaml"
+    assert parse_text("INT. A - DAY\n\nGo.", source="<stdin>").format == "fountain"
 
 
 def test_parse_script_sniffs_txt(tmp_path: Path) -> None:

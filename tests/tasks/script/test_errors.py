@@ -78,11 +78,6 @@ def test_zh_scene_head_without_a_place() -> None:
     assert e.line == 1 and "no place" in e.message
 
 
-def test_speaker_with_no_words_at_the_end() -> None:
-    e = err(parse_text, "1-1 日 内 客厅\n苏晓：\n", format="zh")
-    assert e.line == 2 and "苏晓" in e.message
-
-
 def test_unknown_format() -> None:
     assert "fountain" in str(err(parse_text, "x", format="docx").expected)
 

@@ -77,3 +77,16 @@ def test_lint_file_returns_script_and_issues(tmp_path) -> None:
     assert script.source == str(path)
     assert [(i.line, i.severity) for i in issues] == [(6, "warning")]
     assert str(issues[0]).startswith(f"{path}:6: warning:")
+
+
+def test_speaker_with_no_words_stays_as_action_and_is_flagged() -> None:
+    script = parse_text("1-1 日 内 客厅\n苏晓：\n△她走了。\n林星野：\n", format="zh")
+    actions = [(e.text, e.line) for e in script.elements() if e.kind is ElementKind.action]
+    assert actions == [("苏晓：", 2), ("她走了。", 3), ("林星野：", 4)]
+    flagged = [i.line for i in lint(script) if "has no words" in i.message]
+    assert flagged == [2, 4]
+
+
+def test_misplaced_headers_are_not_speakers() -> None:
+    script = parse_text("1-1 日 内 客厅\n甲：好。\n大纲：\n人物小传：\n", format="zh")
+    assert script.speakers() == ["甲"]
