@@ -1,19 +1,15 @@
-"""Model benchmark: training and sampling throughput of ``tiny`` and ``small``; Video Sparse Attention vs
-dense SDPA.
+"""Model benchmark: training/sampling throughput of ``tiny`` and ``small``; Video Sparse Attention vs dense.
 
 Run: ``.venv/bin/python bench/model.py`` (≈ 3-5 min on one CPU thread). Writes ``bench/results/model.json``.
 
-* Throughput counts tokens = video tokens + audio tokens per sample × batch. Training = one forward, backward
-and
-  AdamW step of the rectified-flow loss; sampling = denoising token-steps per second with text CFG (two
-  batched
-  branches per step). ``small`` runs at a reduced sample size (stated in the JSON) so it fits the time budget.
+* Throughput counts tokens = video tokens + audio tokens per sample × batch. Training = one forward,
+  backward and AdamW step of the rectified-flow loss; sampling = denoising token-steps per second with text
+  CFG (two batched branches per step). ``small`` runs at a reduced sample size (stated in the JSON) so it fits
+  the time budget.
 * Attention: batch 1, 2 heads, head dim 64, token grids of 16×16×16 (4k), 16×32×32 (16k) and 32×32×32 (32k),
   VSA at sparsity 0.9 (4×4×4 cubes, top-k = 10 % of cubes, coarse gate on at 0.1), median of the timed
-  repeats.
-  Error vs dense is measured on random inputs (diffuse attention, the worst case for sparsity) and on inputs
-  whose
-  attention is local (queries/keys from smooth position features, as in real video).
+  repeats. Error vs dense is measured on random inputs (diffuse attention, the worst case for sparsity) and on
+  inputs whose attention is local (queries/keys from smooth position features, as in real video).
 """
 
 from __future__ import annotations

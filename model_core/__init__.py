@@ -3,6 +3,6 @@
 ``config`` (presets, parameter counts), ``model`` (the network, one file top to bottom), ``attention`` (Video
 Sparse Attention), ``text`` (the shared, pluggable text encoder), ``flow`` (rectified-flow loss), ``sampler``
 (stateless Euler sampler with timestep shift and two-scale classifier-free guidance). Torch is imported by
-those
-modules, never by this package's ``__init__``, so non-model code can import ``model_core.config`` cheaply.
+those modules, never by this package's ``__init__``, so non-model code can import ``model_core.config``
+cheaply.
 """

@@ -1,25 +1,23 @@
-"""Video Sparse Attention (VSA): trainable block-sparse attention over a (T, H, W) token grid, plain tensor
-ops.
+"""Video Sparse Attention (VSA): trainable block-sparse attention over a (T, H, W) token grid.
 
 Why: video self-attention is quadratic in tokens and most of a token's attention mass lands on a few regions.
 VSA (Zhang et al., 2025) finds those regions cheaply and attends densely only there:
 
 1. **cubes** — the grid is cut into ``cube = (ct, ch, cw)`` blocks (4×4×4 = 64 tokens); the grid is
-zero-padded
-   up to a multiple of the cube and padded keys are masked out;
+   zero-padded up to a multiple of the cube and padded keys are masked out;
 2. **coarse stage** — queries, keys and values are mean-pooled per cube and the C cubes attend to each other
    (C² scores instead of N²). It yields (a) a coarse output per cube, a cheap global summary, and (b) for each
    query cube the ``top_k`` key cubes with the highest coarse scores;
 3. **fine stage** — every query cube attends densely to the tokens of its selected cubes only (gathered with
    advanced indexing, then ``scaled_dot_product_attention`` on ``top_k * 64`` keys);
 4. **gate** — ``out = fine + gate * coarse`` with a per-token, per-head gate the caller computes from the
-hidden
-   state (a zero-initialised linear layer in the model), so a fresh model starts from pure fine attention.
+   hidden state (a zero-initialised linear layer in the model), so a fresh model starts from pure fine
+   attention.
 
 With ``top_k`` = all cubes and no gate, the fine stage *is* dense attention (the test oracle). PyTorch's
 ``flex_attention`` has no backward pass on CPU, so nothing here uses it: gather + SDPA runs forward and
-backward
-on every device. Query cubes are processed in chunks so the gathered keys never exceed ``chunk_keys`` rows.
+backward on every device. Query cubes are processed in chunks so the gathered keys stay below ``chunk_keys``
+rows; with more than one chunk, backward recomputes each chunk's gather instead of storing it.
 
 ``vsa_sparsity(step, total, target)`` is the annealing schedule for training: dense first, then sparser.
 """
@@ -47,8 +45,7 @@ def vsa_sparsity(
     step: int, total: int, target: float, *, dense_until: float = 0.1, reach_at: float = 0.6
 ) -> float:
     """Sparsity for training step ``step`` of ``total``: 0 (dense) for the first ``dense_until`` fraction,
-    then a
-    linear ramp reaching ``target`` at the ``reach_at`` fraction, then ``target``.
+    then a linear ramp reaching ``target`` at the ``reach_at`` fraction, then ``target``.
 
     Starting dense lets the coarse scores become meaningful before they are trusted to pick cubes.
     """
@@ -98,10 +95,9 @@ def _fine_stage(
     """Each query cube attends to the tokens of its selected key cubes.
 
     qb, kb, vb: (B, h, C, S, d) cubed tokens; idx: (B, h, C, k) selected key cubes; valid: (C, S) real-token
-    mask
-    or None. The selected cubes are gathered a chunk of query cubes at a time (at most ``chunk_keys`` gathered
-    key rows, ~128 MB for K and V at head dim 64), then one batched SDPA call per chunk. Returns (B, h, C, S,
-    d).
+    mask or None. The selected cubes are gathered a chunk of query cubes at a time (at most ``chunk_keys``
+    gathered key rows, ~128 MB for K and V at head dim 64), then one batched SDPA call per chunk.
+    Returns (B, h, C, S, d).
     """
     b, h, c, s, d = qb.shape
     k_sel = idx.shape[-1]

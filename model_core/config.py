@@ -2,15 +2,13 @@
 counts.
 
 A config is the only constructor argument of every module in ``model_core.model``. Everything a module needs
-to
-know about shapes lives here and is validated here, once, with messages that say what to change — so the model
-code itself never has to second-guess its sizes.
+to know about shapes lives here and is validated here, once, with messages that say what to change — so the
+model code itself never has to second-guess its sizes.
 
 Vocabulary used below:
 
 * *latent frame* — one time step of the video latent ``(B, Cv, F, H, W)``; ``video.latent_rate`` is latent
-frames
-  per second (for the ``tiny`` preset the "latent" is simply RGB pixels at 8 fps).
+frames per second (for the ``tiny`` preset the "latent" is simply RGB pixels at 8 fps).
 * *audio latent step* — one time step of the audio latent ``(B, Ca, N)``; ``audio.latent_rate`` is steps per
 second.
 * *token* — one patch; video patches are ``(pt, ph, pw)`` latent cells, audio patches ``(pa,)`` latent steps.
@@ -43,10 +41,8 @@ class StreamConfig(_Frozen):
     """One tower of the dual-stream transformer (video or audio).
 
     ``patch`` has three entries ``(pt, ph, pw)`` for video and one ``(pa,)`` for audio. ``latent_rate`` is
-    latent
-    time steps per second (video latent fps, audio latent steps per second): the model turns token indices
-    into
-    seconds with it, which is what aligns the two streams in time.
+    latent time steps per second (video latent fps, audio latent steps per second): the model turns token
+    indices into seconds with it, which is what aligns the two streams in time.
     """
 
     channels: int = Field(gt=0, description="latent channels (Cv or Ca)")
@@ -98,8 +94,7 @@ class TextConfig(_Frozen):
     """The text encoder shared by both towers.
 
     ``encoder="byte"`` is the default trainable byte-level transformer (``model_core.text.ByteTextEncoder``):
-    no
-    vocabulary file, no download, deterministic. Any other name must be registered with
+    no vocabulary file, no download, deterministic. Any other name must be registered with
     ``model_core.text.register_text_encoder`` (e.g. a frozen pretrained T5/LLM wrapper); ``width`` is then the
     hidden size that encoder emits and ``depth``/``heads``/``vocab`` are ignored by it.
     """
@@ -132,10 +127,8 @@ class VSAConfig(_Frozen):
     """Video Sparse Attention for the video self-attention (see ``model_core.attention``).
 
     The token grid (T, H, W) is cut into ``cube``-sized blocks; each query cube attends densely to the
-    ``top_k``
-    key cubes its coarse (mean-pooled) attention scores highest. ``top_k`` wins over ``sparsity`` when both
-    are
-    set; ``sparsity`` is the fraction of cubes skipped (0.9 keeps 10 %).
+    ``top_k`` key cubes its coarse (mean-pooled) attention scores highest. ``top_k`` wins over ``sparsity``
+    when both are set; ``sparsity`` is the fraction of cubes skipped (0.9 keeps 10 %).
     """
 
     enabled: bool = False
@@ -164,10 +157,8 @@ class ModelConfig(_Frozen):
     """The whole model. ``video_rope`` splits the video head dim into (time, height, width) rotary channels.
 
     Audio rotates its first ``video_rope[0]`` head channels by time with the *same* frequencies as video
-    (positions
-    in seconds), the rest of its head channels carry no position. ``coupled_blocks=(start, stop)`` is the
-    half-open
-    range of blocks that have the gated audio↔video cross-attention.
+    (positions in seconds), the rest of its head channels carry no position. ``coupled_blocks=(start, stop)``
+    is the half-open range of blocks that have the gated audio↔video cross-attention.
     """
 
     name: str = "custom"
@@ -344,8 +335,7 @@ def _make_presets() -> dict[str, ModelConfig]:
     tiny = ModelConfig(
         name="tiny",
         # 3-channel "latent" = RGB pixels (toy world 32x32 px, 2x area-downsampled to 16x16, see
-        # model_core.latents)
-        # at 16 fps; 4x4 patches -> 4x4 tokens per frame, 256 per 16-frame (1 s) clip.
+        # model_core.latents) at 16 fps; 4x4 patches -> 4x4 tokens per frame, 256 per 16-frame (1 s) clip.
         video=StreamConfig(channels=3, patch=(1, 4, 4), width=96, depth=4, heads=4, latent_rate=16.0),
         # 8-channel audio latent at 64 steps/s (e.g. an 8-band envelope); 2-step patches -> 32 tokens per
         # second.

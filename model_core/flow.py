@@ -1,19 +1,16 @@
 """Rectified-flow training objective for the dual-stream model.
 
 x_t = (1 − σ) x₀ + σ ε walks a straight line from data (σ = 0) to noise (σ = 1); the model predicts the
-constant
-velocity along it, v = ε − x₀. σ is drawn logit-normal (SD3): most samples land at mid noise, where the
-prediction is hardest and matters most, few at the trivial ends.
+constant velocity along it, v = ε − x₀. σ is drawn logit-normal (SD3): most samples land at mid noise, where
+the prediction is hardest and matters most, few at the trivial ends.
 
 The loss is averaged over the region the model has to *generate* (mask = 0): given content (mask = 1, e.g. the
 first frame for image-to-video, kept dialogue) is visible through the condition channels and is not scored.
 
 ``diffusion_forcing=True`` draws an independent σ per temporal token (per video latent-frame group and per
-audio
-patch) so one model learns to denoise sequences whose parts are at different noise levels — what extension
-(continue a clip from its last frames) samples with. Frames or steps that are fully given get σ = 0 there,
-exactly
-as the sampler presents them.
+audio patch) so one model learns to denoise sequences whose parts are at different noise levels — what
+extension (continue a clip from its last frames) samples with. Frames or steps that are fully given get σ = 0
+there, exactly as the sampler presents them.
 """
 
 from __future__ import annotations
@@ -84,8 +81,7 @@ def rectified_flow_loss(
     """One rectified-flow loss on clean latents video (B, Cv, F, H, W) and audio (B, Ca, N).
 
     ``text_dropout`` / ``audio_cond_dropout`` replace the prompt with the empty prompt / drop the audio
-    condition
-    for that fraction of samples, which is what makes the sampler's two guidance scales meaningful.
+    condition for that fraction of samples, which is what makes the sampler's two guidance scales meaningful.
     Returns ``(loss, parts)`` with parts ``video``, ``audio`` (masked MSEs) and ``sigma`` (mean σ drawn),
     detached.
     """

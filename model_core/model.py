@@ -6,15 +6,12 @@ model (``check_inputs``, ``forward``) → weight init.
 
 Shape letters: B batch, Cv/Ca latent channels, F/N video frames / audio steps, H/W latent height/width,
 T token count, D width, h heads, hd head dim, L text tokens, Tc conditioning rows (1 per sample for one σ, one
-per
-temporal token for per-frame σ; each row modulates T/Tc consecutive tokens).
+per temporal token for per-frame σ; each row modulates T/Tc consecutive tokens).
 
 Conditioning is by channel concatenation: every patch embedding sees noisy latent ⊕ condition latent ⊕ mask
 (1 = given, 0 = generate), so text-to-video (all zeros), image-to-video (first frame given), inpainting (any
-mask)
-and extension (prefix frames given) are one task. Reference frames are concatenated in time *before* the
-target,
-at negative times, with σ = 0, and sliced off the output.
+mask) and extension (prefix frames given) are one task. Reference frames are concatenated in time *before* the
+target, at negative times, with σ = 0, and sliced off the output.
 """
 
 from __future__ import annotations
@@ -96,20 +93,16 @@ def unpatchify_audio(x: Tensor, patch: int, channels: int) -> Tensor:
 # RoPE with temporal positions in seconds
 #
 # The time rotation uses `video_rope[0]` channels with frequencies in radians per SECOND, shared by both
-# towers:
-# freq_i = video_token_rate * theta^(-2i/dt). In the video tower that is exactly the classic per-token-index
-# RoPE
-# (angle = t_index * theta^(-2i/dt)); in the audio tower the per-index frequency is scaled by
-# video_token_rate / audio_token_rate — the "RoPE frequency scaling by the ratio of latent rates". A video
-# token and
-# an audio token at the same instant therefore get the same rotation, and cross-modal attention (which rotates
-# both sides by time only) sees only their time difference in seconds.
+# towers: freq_i = video_token_rate * theta^(-2i/dt). In the video tower that is exactly the classic
+# per-token-index RoPE (angle = t_index * theta^(-2i/dt)); in the audio tower the per-index frequency is
+# scaled by video_token_rate / audio_token_rate — the "RoPE frequency scaling by the ratio of latent rates". A
+# video token and an audio token at the same instant therefore get the same rotation, and cross-modal
+# attention (which rotates both sides by time only) sees only their time difference in seconds.
 
 
 def video_token_seconds(cfg: ModelConfig, frames: int, ref_frames: int = 0) -> Tensor:
     """Start time (s) of each temporal video token, token index · pt / fps: reference tokens first, at
-    negative
-    times ending ``ref_time_offset`` seconds before the target starts, then the target from 0."""
+    negative times ending ``ref_time_offset`` seconds before the target starts, then the target from 0."""
     pt, rate = cfg.video.patch[0], cfg.video.latent_rate
     target = torch.arange(frames // pt, dtype=torch.float64) * pt / rate  # (F',)
     ref = (
@@ -192,10 +185,8 @@ class Attention(nn.Module):
     """Multi-head attention from ``dim_q`` queries onto ``dim_kv`` context, in the query tower's head space.
 
     q/k RMS-norm keeps attention logits bounded as widths grow (no logit blow-up in bf16); RoPE is applied
-    after it.
-    With ``vsa`` the (video) self-attention runs Video Sparse Attention on a token grid, with a per-head
-    coarse gate
-    predicted from the hidden state.
+    after it. With ``vsa`` the (video) self-attention runs Video Sparse Attention on a token grid, with a
+    per-head coarse gate predicted from the hidden state.
     """
 
     def __init__(self, dim_q: int, dim_kv: int, heads: int, *, qk_norm: bool, vsa: bool = False) -> None:
@@ -249,10 +240,8 @@ class CrossModalAttention(nn.Module):
     space).
 
     Both sides are rotated by *time only* (seconds), so a video query attends to audio keys by time offset.
-    The
-    tanh gate starts at zero: a fresh coupling is the identity and the pretrained single-stream behaviour is
-    kept
-    until the gate learns to open.
+    The tanh gate starts at zero: a fresh coupling is the identity and the pretrained single-stream behaviour
+    is kept until the gate learns to open.
     """
 
     def __init__(self, query: StreamConfig, context: StreamConfig, *, qk_norm: bool) -> None:
@@ -320,9 +309,8 @@ class StreamState:
 
 class DualStreamBlock(nn.Module):
     """A video block and an audio block run in lockstep; in ``coupled_blocks`` they exchange information
-    through
-    ``audio_to_video_attn`` (video queries, audio keys) and ``video_to_audio_attn`` (audio queries, video
-    keys)."""
+    through ``audio_to_video_attn`` (video queries, audio keys) and ``video_to_audio_attn`` (audio queries,
+    video keys)."""
 
     def __init__(self, cfg: ModelConfig, index: int) -> None:
         super().__init__()
@@ -360,8 +348,7 @@ class DualStreamBlock(nn.Module):
 
 class StreamIO(nn.Module):
     """A stream's input and output ends: patch embedding of noisy ⊕ cond ⊕ mask, σ MLP, pooled-text
-    projection,
-    final adaLN + linear back to latent patches."""
+    projection, final adaLN + linear back to latent patches."""
 
     def __init__(self, s: StreamConfig, cfg: ModelConfig) -> None:
         super().__init__()
@@ -541,8 +528,7 @@ class DualStreamMMDiT(nn.Module):
         """Velocity predictions (B, Cv, F, H, W) and (B, Ca, N) for noisy latents at noise level σ.
 
         ``sigma`` (B,) is one noise level per sample; ``sigma_video`` (B, F) / ``sigma_audio`` (B, N) give one
-        per
-        latent step instead (diffusion forcing) and win over ``sigma``. ``vsa_sparsity`` overrides
+        per latent step instead (diffusion forcing) and win over ``sigma``. ``vsa_sparsity`` overrides
         ``cfg.vsa.sparsity`` for this call (sparsity annealing during training).
         """
         cfg = self.cfg
@@ -634,9 +620,8 @@ class DualStreamMMDiT(nn.Module):
 
     def initialize_weights(self) -> None:
         """DiT/PixArt init: xavier linears, zero biases; zero adaLN, final layers, text cross-attention
-        outputs,
-        VSA coarse gates and audio↔video gates, so every fresh block is the identity and the output is
-        zero."""
+        outputs, VSA coarse gates and audio↔video gates, so every fresh block is the identity and the output
+        is zero."""
 
         def base(m: nn.Module) -> None:
             if isinstance(m, nn.Linear):

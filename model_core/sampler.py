@@ -1,23 +1,19 @@
 """Sampling: a stateless scheduler behind a ``Scheduler`` protocol and one visible loop, ``sample``.
 
 Network, scheduler and loop are three separate things (diffusers' split). The default scheduler is Euler on
-the
-rectified-flow ODE dx/dσ = v with the SD3 timestep shift σ' = s·σ / (1 + (s − 1)·σ): shift > 1 spends more of
-the
-steps at high noise, where large, high-resolution latents need them to settle global layout.
+the rectified-flow ODE dx/dσ = v with the SD3 timestep shift σ' = s·σ / (1 + (s − 1)·σ): shift > 1 spends more
+of the steps at high noise, where large, high-resolution latents need them to settle global layout.
 
 Guidance has two scales (InstructPix2Pix-style composition):
 
     v = v(∅, ∅) + cfg_audio · (v(a, ∅) − v(∅, ∅)) + cfg_text · (v(a, t) − v(a, ∅))
 
 where ``a`` is the audio condition (e.g. kept dialogue driving the picture) and ``t`` the prompt; without an
-audio
-condition (or with ``cfg_audio = 1``) it reduces to ordinary text CFG. All branches run as one batched
+audio condition (or with ``cfg_audio = 1``) it reduces to ordinary text CFG. All branches run as one batched
 forward.
 
 ``diffusion_forcing=True`` (for models trained that way, see ``model_core.flow``): fully given frames / audio
-steps
-are held clean at σ = 0 while the rest is denoised — extension of a clip from its last frames.
+steps are held clean at σ = 0 while the rest is denoised — extension of a clip from its last frames.
 """
 
 from __future__ import annotations

@@ -1,13 +1,11 @@
 """The text encoder both towers cross-attend to — one instance, owned by the model, behind a small protocol.
 
 The default is ``ByteTextEncoder``: UTF-8 bytes are the vocabulary (no tokenizer file, no download, the same
-ids on
-every machine), followed by a small pre-norm transformer trained together with the diffusion model. It is what
-``tiny`` needs: the toy world's prompts are a few words long.
+ids on every machine), followed by a small pre-norm transformer trained together with the diffusion model. It
+is what ``tiny`` needs: the toy world's prompts are a few words long.
 
 Plugging in a frozen pretrained encoder (a T5 or an MLLM, as SkyReels-V4 does) takes three steps and no change
-to
-the model:
+to the model:
 
 1. write a ``torch.nn.Module`` with the ``TextEncoder`` shape: ``width`` (hidden size it emits), ``max_len``,
    ``pad_id``, ``tokenize(list[str]) -> (tokens (B, L) int64, mask (B, L) bool)`` and
@@ -17,8 +15,7 @@ the model:
 3. set ``ModelConfig.text = TextConfig(encoder="t5-xxl", width=4096, max_len=512)``.
 
 The model builds the encoder with ``build_text_encoder(cfg.text)``; the projections from ``width`` into each
-tower
-are the model's own trainable layers. ``ModelConfig.param_count()`` counts only the byte encoder.
+tower are the model's own trainable layers. ``ModelConfig.param_count()`` counts only the byte encoder.
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ def small_cfg(**over: object) -> ModelConfig:
     second."""
     base = preset("tiny").model_dump()
     base["video"]["depth"] = base["audio"]["depth"] = 2
-    base["video"]["latent_rate"] = 8.0  # the RoPE test counts in 8 fps frames (tiny itself runs at 16 fps)
     base["coupled_blocks"] = (0, 2)
     base["sample_size"] = {"frames": F, "height": H, "width": W, "audio_length": N}
     return ModelConfig.model_validate({**base, **over})
@@ -167,27 +166,44 @@ def test_gradients_reach_every_parameter(vsa: bool) -> None:
     assert missing == []
 
 
-def test_rope_same_second_same_temporal_rotation() -> None:
-    cfg = small_cfg()
+@pytest.mark.parametrize(
+    ("fps", "rate", "pa", "i", "j"),
+    [
+        (8.0, 64.0, 2, 4, 16),
+        (16.0, 64.0, 2, 4, 8),
+        (6.0, 25.0, 1, 6, 25),
+    ],  # video token i, audio token j: same s
+)
+def test_rope_same_second_same_temporal_rotation(fps: float, rate: float, pa: int, i: int, j: int) -> None:
+    base = small_cfg()
+    cfg = small_cfg(
+        video={**base.video.model_dump(), "latent_rate": fps},
+        audio={**base.audio.model_dump(), "latent_rate": rate, "patch": (pa,)},
+    )
     dt = cfg.rope_time_dim
-    t_v = video_token_seconds(cfg, frames=8)  # 8 fps, pt = 1 → 0, 0.125, …
-    t_a = audio_token_seconds(cfg, length=64)  # 64 steps/s, pa = 2 → 0, 1/32, …
-    assert t_v[4].item() == 0.5 and t_a[16].item() == 0.5
+    t_v = video_token_seconds(cfg, frames=8)  # pt = 1: token i starts at i / fps
+    t_a = audio_token_seconds(cfg, length=64)  # token j starts at j * pa / rate
+    assert t_v[i].item() == pytest.approx(t_a[j].item(), abs=1e-12)
     # the time part of the video 3-D table and of the audio table agree at the same instant
     ang_v = video_rope_angles(cfg, t_v, 4, 4).view(8, 16, -1)[:, 0, : dt // 2]  # (F', dt/2)
     ang_a = time_angles(cfg, t_a, cfg.audio.head_dim)[:, : dt // 2]  # (Ta, dt/2)
-    assert torch.allclose(ang_v[4], ang_a[16], atol=0, rtol=1e-12)
-    assert not torch.allclose(ang_v[4], ang_a[17])
-    assert not torch.allclose(ang_v[5], ang_a[16])
+    assert torch.allclose(ang_v[i], ang_a[j], atol=1e-9, rtol=1e-9)
+    assert not torch.allclose(ang_v[i], ang_a[j + 1])
+    assert not torch.allclose(ang_v[i + 1], ang_a[j])
+    # in the video tower the time rotation is classic per-frame RoPE: angle = frame index * theta^(-2k/dt)
+    classic = torch.arange(8, dtype=torch.float64)[:, None] * cfg.rope_theta ** (
+        -torch.arange(0, dt, 2, dtype=torch.float64) / dt
+    )
+    torch.testing.assert_close(ang_v, classic)
     # audio channels beyond the time rotation are not rotated
     assert (time_angles(cfg, t_a, cfg.audio.head_dim)[:, dt // 2 :] == 0).all()
     # in the cross-modal head space a video query and an audio key at the same second see no offset:
     # score(rot(q), rot(k)) == score(q, k); one step apart it changes
     hd = cfg.video.head_dim
     q, k = torch.randn(1, 1, 1, hd, dtype=torch.float64), torch.randn(1, 1, 1, hd, dtype=torch.float64)
-    rq = Rotary.of(time_angles(cfg, t_v[4:5], hd), q)
-    rk_same = Rotary.of(time_angles(cfg, t_a[16:17], hd), q)
-    rk_late = Rotary.of(time_angles(cfg, t_a[20:21], hd), q)
+    rq = Rotary.of(time_angles(cfg, t_v[i : i + 1], hd), q)
+    rk_same = Rotary.of(time_angles(cfg, t_a[j : j + 1], hd), q)
+    rk_late = Rotary.of(time_angles(cfg, t_a[j + 4 : j + 5], hd), q)
     plain = (q * k).sum()
     assert torch.allclose((apply_rope(q, rq) * apply_rope(k, rk_same)).sum(), plain)
     assert not torch.allclose((apply_rope(q, rq) * apply_rope(k, rk_late)).sum(), plain)
