@@ -1,10 +1,10 @@
 """Fountain (https://fountain.io) → Script.
 
-The parser works in three passes, like the reference parsers: cut the boneyard (``/* */``) and notes (``[[
-]]``) out of the text while remembering every character's source line, split what is left into paragraphs at
-empty lines, then decide each paragraph's kind from its first line and its neighbours. Where the spec is
-silent the behaviour matches screenplain's test files (notes removed from the text around them, forced
-transitions upper-cased, leading spaces of action kept).
+The parser works in three passes, like the reference parsers: cut the boneyard (``/* */``) and the notes
+(``[[ ]]``) out of the text while remembering every character's source line, split what is left into
+paragraphs at empty lines, then decide each paragraph's kind from its first line and its neighbours. Where
+the spec is silent the behaviour matches screenplain's test files (notes removed from the text around them,
+forced transitions upper-cased, leading spaces of action kept).
 """
 
 from __future__ import annotations
@@ -32,27 +32,10 @@ SCENE_RE = re.compile(
 )
 SCENE_NUMBER_RE = re.compile(r"\s*#(?P<num>[\w.\-]+)#\s*$")
 TITLE_KEY_RE = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9 _-]{0,30}?)\s*[:：]\s*(?P<value>.*)$")
-TITLE_KEYS = {
-    "title",
-    "credit",
-    "author",
-    "authors",
-    "source",
-    "draft date",
-    "date",
-    "contact",
-    "copyright",
-    "notes",
-    "revision",
-    "episode",
-    "language",
-    "logline",
-    "synopsis",
-    "series",
-    "format",
-    "based on",
-    "written by",
-}
+TITLE_KEYS = frozenset(
+    "title credit author authors source date contact copyright notes revision episode language logline "
+    "synopsis series format".split()
+) | {"draft date", "based on", "written by"}
 CENTERED_RE = re.compile(r"^\s*>\s*(?P<text>.*?)\s*<\s*$")
 PAGE_BREAK_RE = re.compile(r"^\s*={3,}\s*$")
 TRANSITIONS = {"FADE IN:", "FADE OUT.", "FADE OUT:", "FADE TO BLACK.", "CUT TO BLACK.", "FADE TO WHITE."}

@@ -65,46 +65,27 @@ def strip_emphasis(text: str) -> str:
 
 
 # Time-of-day words: Fountain headings (English, Cyrillic, CJK as some writers use) and Chinese scene heads.
-_TIME_WORDS: dict[str, TimeOfDay] = {}
-for _words, _tod in (
-    ("DAY DAYTIME AFTERNOON NOON MIDDAY LATE AFTERNOON ДЕНЬ 日 天 白天 昼 午 中午 上午 下午", TimeOfDay.day),
-    ("NIGHT NIGHTTIME MIDNIGHT LATE NIGHT НОЧЬ 夜 晚 夜晚 晚上 深夜 夜里 午夜", TimeOfDay.night),
-    (
-        "MORNING EARLY MORNING DAWN SUNRISE DAYBREAK FIRST LIGHT УТРО 晨 早 早晨 清晨 黎明 凌晨 朝",
-        TimeOfDay.dawn,
-    ),
-    ("EVENING DUSK SUNSET TWILIGHT MAGIC HOUR ВЕЧЕР 黄昏 傍晚 暮 日落", TimeOfDay.dusk),
-):
-    for _w in _words.split():
-        _TIME_WORDS[_w] = _tod
-for _phrase, _tod in (
-    ("LATE NIGHT", TimeOfDay.night),
-    ("EARLY MORNING", TimeOfDay.dawn),
-    ("FIRST LIGHT", TimeOfDay.dawn),
-    ("MAGIC HOUR", TimeOfDay.dusk),
-    ("LATE AFTERNOON", TimeOfDay.day),
-):
-    _TIME_WORDS[_phrase] = _tod
-_TIME_WORDS.pop("LATE", None)
-_TIME_WORDS.pop("EARLY", None)
-_TIME_WORDS.pop("FIRST", None)
-_TIME_WORDS.pop("LIGHT", None)
-_TIME_WORDS.pop("MAGIC", None)
-_TIME_WORDS.pop("HOUR", None)
+_TIME_WORDS: dict[str, TimeOfDay] = {
+    word: tod
+    for words, tod in (
+        (
+            "DAY|DAYTIME|AFTERNOON|LATE AFTERNOON|NOON|MIDDAY|ДЕНЬ|日|天|白天|昼|午|中午|上午|下午",
+            TimeOfDay.day,
+        ),
+        ("NIGHT|NIGHTTIME|MIDNIGHT|LATE NIGHT|НОЧЬ|夜|晚|夜晚|晚上|深夜|夜里|午夜", TimeOfDay.night),
+        (
+            "MORNING|EARLY MORNING|DAWN|SUNRISE|DAYBREAK|FIRST LIGHT|УТРО|晨|早|早晨|清晨|黎明|凌晨|朝",
+            TimeOfDay.dawn,
+        ),
+        ("EVENING|DUSK|SUNSET|TWILIGHT|MAGIC HOUR|ВЕЧЕР|黄昏|傍晚|暮|日落", TimeOfDay.dusk),
+    )
+    for word in words.split("|")
+}
 
 # "Same time as the previous scene": the scene inherits its predecessor's time of day.
-CONTINUOUS_WORDS = {
-    "CONTINUOUS",
-    "SAME",
-    "SAME TIME",
-    "MOMENTS LATER",
-    "LATER",
-    "CONT",
-    "CONT'D",
-    "同时",
-    "稍后",
-    "接上",
-}
+CONTINUOUS_WORDS = frozenset(
+    "CONTINUOUS|SAME|SAME TIME|MOMENTS LATER|LATER|CONT|CONT'D|同时|稍后|接上".split("|")
+)
 
 
 def time_of_day(word: str) -> TimeOfDay | None:
@@ -112,20 +93,7 @@ def time_of_day(word: str) -> TimeOfDay | None:
     return _TIME_WORDS.get(re.sub(r"\s+", " ", word.strip().upper()))
 
 
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
+_CN_DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 CN_NUMERAL = "0-9０-９零〇一二两三四五六七八九十百千"
 
