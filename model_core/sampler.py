@@ -64,6 +64,10 @@ def _check(
     steps: int,
     cfg_text: float,
     cfg_audio: float,
+    video_cond: Tensor | None,
+    video_mask: Tensor | None,
+    audio_cond: Tensor | None,
+    audio_mask: Tensor | None,
 ) -> None:
     cv, ca = model.cfg.video, model.cfg.audio
     if len(video_shape) != 5 or video_shape[1] != cv.channels:
@@ -80,6 +84,13 @@ def _check(
         raise ModelError(
             f"text_tokens must be ({video_shape[0]}, L); got {tuple(text_tokens.shape)}", field="text_tokens"
         )
+    for name, cond, mask in (("video", video_cond, video_mask), ("audio", audio_cond, audio_mask)):
+        if (cond is None) != (mask is None):
+            raise ModelError(
+                f"{name}_cond and {name}_mask go together",
+                field=f"{name}_mask" if mask is None else f"{name}_cond",
+                hint=f"pass both, or neither; {name}_mask is 1 where {name}_cond is given",
+            )
     if steps < 1:
         raise ModelError(f"steps must be >= 1, got {steps}", field="steps")
     if cfg_text < 0 or cfg_audio < 0:
@@ -111,7 +122,10 @@ def sample(
     ``video_shape`` / ``audio_shape`` are full shapes including the batch. ``scheduler`` defaults to
     ``ShiftedEulerScheduler(shift)``.
     """
-    _check(model, text_tokens, video_shape, audio_shape, steps, cfg_text, cfg_audio)
+    _check(
+        model, text_tokens, video_shape, audio_shape, steps, cfg_text, cfg_audio,
+        video_cond, video_mask, audio_cond, audio_mask,
+    )  # fmt: skip
     sched = scheduler if scheduler is not None else ShiftedEulerScheduler(shift)
     param = next(model.parameters())
     dev, dtype = param.device, param.dtype

@@ -283,3 +283,24 @@ def test_tokenizer_is_deterministic_bytes() -> None:
     assert long.shape[1] == enc.max_len
     with pytest.raises(ModelError, match="list of strings"):
         enc.tokenize("not a list")  # type: ignore[arg-type]
+
+
+def test_a_registered_frozen_text_encoder_plugs_in() -> None:
+    """The documented path for a pretrained encoder: register a factory, name it in the config."""
+    from model_core.config import TextConfig
+    from model_core.text import ByteTextEncoder, register_text_encoder
+
+    class FrozenBytes(ByteTextEncoder):
+        def __init__(self, cfg: TextConfig) -> None:
+            super().__init__(cfg.model_copy(update={"encoder": "byte"}))
+            self.requires_grad_(False)
+
+    register_text_encoder("frozen-test", FrozenBytes)
+    base = small_cfg()
+    model = build(text={**base.text.model_dump(), "encoder": "frozen-test"})
+    assert isinstance(model.text_encoder, FrozenBytes)
+    unzero(model)
+    v, a = model(**inputs(model))
+    (v.square().mean() + a.square().mean()).backward()
+    assert all(p.grad is None for p in model.text_encoder.parameters())
+    assert model.video_io.text_pool.weight.grad is not None  # the projections into the towers still learn

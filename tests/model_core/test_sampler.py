@@ -192,6 +192,9 @@ def test_sampler_checks_its_inputs() -> None:
         sample(model, tokens, video_shape=(B, 4, F, H, W), audio_shape=ASHAPE)
     with pytest.raises(ModelError, match="audio_shape"):
         sample(model, tokens, video_shape=VSHAPE, audio_shape=(3, CA, N))
+    with pytest.raises(ModelError, match="go together"):
+        sample(model, tokens, video_shape=VSHAPE, audio_shape=ASHAPE, video_mask=torch.ones(B, 1, F, H, W),
+               diffusion_forcing=True)  # fmt: skip
     with pytest.raises(ModelError, match="steps"):
         sample(model, tokens, video_shape=VSHAPE, audio_shape=ASHAPE, steps=0)
 
