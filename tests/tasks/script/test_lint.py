@@ -29,7 +29,7 @@ def test_empty_scene_and_episode_number_mismatch() -> None:
     script = parse_text("第1集\n1-1 日 内 甲\n\n2-1 日 内 乙\n甲：好。\n")
     msgs = messages(script, "warning")
     assert any("has no content" in m for m in msgs)
-    assert any("numbered for episode 2" in m for m in msgs)
+    assert any("numbered for episode 2; this is episode 1" in m for m in msgs)
 
 
 def test_speaker_not_in_scene_cast() -> None:
