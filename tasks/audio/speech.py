@@ -83,11 +83,13 @@ def speak_line(
     voice: Voice,
     parenthetical: str | None = None,
     engine: TTSEngine | str = "espeak",
+    rate_scale: float = 1.0,
 ) -> Speech:
     """Say ``text`` in ``lang`` with the character's ``voice`` and the emotion of ``parenthetical``.
 
     A line in another language than the voice's (an English line in a Chinese drama) keeps the character's variant,
-    pitch and rate on that language's base voice. Returns 48 kHz mono float32 speech with word timings.
+    pitch and rate on that language's base voice. ``rate_scale`` speeds the line up on top of its emotion (dubbing
+    fits a translation into the original's slot with it). Returns 48 kHz mono float32 speech with word timings.
     """
     tts = get_engine(engine) if isinstance(engine, str) else engine
     prosody, _ = prosody_for(parenthetical)
@@ -95,7 +97,8 @@ def speak_line(
     pause = SAMPLE_RATE * prosody.pause_ms // 1000
     if not _has_speech(said):  # "……" or a line of only directions: a held silence, no words
         return Speech(samples=np.zeros(SILENT_LINE + pause, dtype=np.float32), words=())
-    speech = tts.synthesize(said, voice_for_language(voice, lang), replace(prosody, pause_ms=0))
+    prosody = replace(prosody, pause_ms=0, rate_scale=round(prosody.rate_scale * rate_scale, 3))
+    speech = tts.synthesize(said, voice_for_language(voice, lang), prosody)
     speech = trim(speech)
     return pad_front(speech, pause)
 
