@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from tasks.video.figures import MOUTH_LEVELS, Figure, body_layer, head_sprite
@@ -73,9 +74,9 @@ class Stage:
         """Figures take the scene's light (blue at night, warm at dusk) so they sit in the plate."""
         if np.all(self.light == 1.0):
             return rgba
-        out = rgba.copy()
-        out[..., :3] = np.clip(rgba[..., :3].astype(np.float32) * self.light, 0, 255).astype(np.uint8)
-        return out
+        ramp = np.arange(256, dtype=np.float32)
+        lut = np.stack([np.clip(ramp * g, 0, 255) for g in self.light] + [ramp], axis=-1)
+        return cv2.LUT(np.ascontiguousarray(rgba), lut.astype(np.uint8)[None, :, :])
 
     def _rects(self, cw: int, ch: int) -> list[tuple[int, int, int, int]]:
         order = sorted(range(len(self.figures)), key=lambda i: self.figures[i].cx)
