@@ -94,36 +94,9 @@ NARRATORS = {
     "announcer",
 }
 
-FEMALE_VARIANTS = (
-    "f1",
-    "f2",
-    "f3",
-    "f4",
-    "f5",
-    "Annie",
-    "Alicia",
-    "Andrea",
-    "belinda",
-    "steph",
-    "anika",
-    "linda",
-)
-MALE_VARIANTS = (
-    "m1",
-    "m2",
-    "m3",
-    "m4",
-    "m5",
-    "m6",
-    "m7",
-    "m8",
-    "Andy",
-    "Michael",
-    "john",
-    "paul",
-    "robert",
-    "ian",
-)
+# eSpeak variants that sound like distinct people (the robotic and novelty ones are left out).
+FEMALE_VARIANTS = tuple("f1 f2 f3 f4 f5 Annie Alicia Andrea belinda steph anika linda".split())
+MALE_VARIANTS = tuple("m1 m2 m3 m4 m5 m6 m7 m8 Andy Michael john paul robert ian".split())
 OLD_FEMALE_VARIANTS = ("grandma",)
 OLD_MALE_VARIANTS = ("grandpa",)
 
@@ -242,9 +215,16 @@ def _characters(path: Path, node: Any) -> list[BibleEntry]:
             line=node.start_mark.line + 1, field="characters",
         )  # fmt: skip
     entries = []
+    seen: dict[str, int] = {}
     for name_node, body in node.value:
         name = str(name_node.value).strip()
         where = f"characters.{name}"
+        if _norm(name) in seen:
+            raise CastingError(
+                f"{name!r} is cast twice (first on line {seen[_norm(name)]})", file=path,
+                line=name_node.start_mark.line + 1, field=where, hint="keep one entry per character",
+            )  # fmt: skip
+        seen[_norm(name)] = name_node.start_mark.line + 1
         if isinstance(body, yaml.ScalarNode) and body.tag.endswith(":str"):
             body_items = [("voice", body)]  # shorthand: `NAME: en-us+m3`
         elif isinstance(body, yaml.MappingNode):

@@ -23,8 +23,8 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from typing import Protocol, runtime_checkable
 
@@ -388,6 +388,18 @@ class HttpTTSEngine:
             words = word_timings(text, [], samples)
         words = tuple(sorted(words, key=lambda w: w.start))
         return Speech(samples=samples, words=words)
+
+
+def check_voices(engine: TTSEngine, casting: Mapping[str, Voice]) -> None:
+    """Fail before rendering when a cast voice does not exist on ``engine`` (the error names the character)."""
+    check = getattr(engine, "check_voice", None)
+    if check is None:
+        return
+    for name, voice in casting.items():
+        try:
+            check(voice if voice.label else replace(voice, label=name))
+        except TTSError as exc:
+            raise TTSError(exc.message, field=f"casting.{name}", hint=exc.hint) from None
 
 
 # ------------------------------------------------------------------------------------------------------ registry

@@ -119,6 +119,7 @@ def test_bible_matches_aliases_and_language_switch(tmp_path: Path) -> None:
         ("cast:\n  A: en-us\n", 1, "cast", "characters"),
         ("characters:\n  - A\n", 2, "characters", None),
         ("characters:\n  A: [1, 2]\n", 2, "characters.A", None),
+        ("characters:\n  A: en-us+m3\n  a: en-us+m4\n", 3, "characters.a", "line 2"),
         ("characters:\n  A:\n    pitch: 5\n   rate: 3\n", 4, None, "indentation"),
     ],
 )

@@ -21,6 +21,7 @@ from tasks.audio.tts import (
     HttpTTSEngine,
     TTSError,
     TTSUnavailable,
+    check_voices,
     get_engine,
     text_units,
     voiced_mask,
@@ -213,6 +214,8 @@ def test_unknown_engine_and_voice_errors_are_clear() -> None:
     assert "klingon" in message and "WORF" in message and "en-us" in message and "cmn" in message
     with pytest.raises(TTSError, match="variant 'zz9'"):
         EspeakEngine().synthesize("hi", Voice("en-us+zz9"), NEUTRAL)
+    with pytest.raises(TTSError, match=r"casting\.BOB: unknown voice 'en-us\+f9' for BOB"):
+        check_voices(EspeakEngine(), {"ANN": Voice("en-us+f3"), "BOB": Voice("en-us+f9")})
     with pytest.raises(ConfigError, match="needs a server URL"):
         get_engine("http")
     assert isinstance(get_engine("http://127.0.0.1:9"), HttpTTSEngine)
