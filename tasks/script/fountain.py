@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemas.script import Element, ElementKind, Script, TimeOfDay
+from schemas.script import Character, Element, ElementKind, Script, TimeOfDay
 from tasks.script.build import Piece, SceneDraft, assemble, merge_by_line
+from tasks.script.cast import parse_entry
 from tasks.script.errors import ScriptError
 from tasks.script.text import (
     CJK_ANY,
@@ -34,7 +35,7 @@ SCENE_NUMBER_RE = re.compile(r"\s*#(?P<num>[\w.\-]+)#\s*$")
 TITLE_KEY_RE = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9 _-]{0,30}?)\s*[:：]\s*(?P<value>.*)$")
 TITLE_KEYS = frozenset(
     "title credit author authors source date contact copyright notes revision episode language logline "
-    "synopsis series format".split()
+    "synopsis series format characters cast".split()
 ) | {"draft date", "based on", "written by"}
 CENTERED_RE = re.compile(r"^\s*>\s*(?P<text>.*?)\s*<\s*$")
 PAGE_BREAK_RE = re.compile(r"^\s*={3,}\s*$")
@@ -430,4 +431,14 @@ def parse_fountain(text: str, *, source: str = "<string>") -> Script:
         title_page=tuple(pairs),
         episode=parse_number(meta.get("episode", "")) if meta.get("episode") else None,
         synopsis=strip_emphasis(meta.get("synopsis") or meta.get("logline") or ""),
+        declared=declared_cast(meta.get("characters") or meta.get("cast") or ""),
     )
+
+
+def declared_cast(value: str) -> list[Character]:
+    """The ``Characters:`` (or ``Cast:``) title-page entry, one ``NAME (age, gender): description`` per line.
+
+    Not in the Fountain spec, but other keys are free-form, and ages and genders here steer voice casting.
+    """
+    found = [parse_entry(strip_emphasis(line), upper=True) for line in value.split("\n") if line.strip()]
+    return [c for c in found if c is not None]

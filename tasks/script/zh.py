@@ -18,6 +18,7 @@ from pathlib import Path
 
 from schemas.script import Character, Element, ElementKind, Script, TimeOfDay
 from tasks.script.build import Piece, SceneDraft, assemble
+from tasks.script.cast import parse_entry
 from tasks.script.errors import ScriptError
 from tasks.script.text import CN_NUMERAL, detect_lang, parse_number, strip_emphasis, time_of_day
 
@@ -42,9 +43,6 @@ SPEAKER_RE = re.compile(
     r"^(?P<name>[\w·•・-]{1,12}?)"
     r"(?P<ext>(?<=[\u4e00-\u9fff])(?:OS|VO|os|vo)|\s*[（(][^（）()]{1,12}[）)])?\s*[：:]\s*(?P<rest>.*)$"
 )
-CAST_ENTRY_RE = re.compile(
-    r"^(?P<name>[^\s：:（()）【】“”。，！？、；]{1,12}?)\s*(?:[（(](?P<paren>[^（）()]*)[）)])?\s*[：:]\s*(?P<desc>.+)$"
-)
 CUE_RE = re.compile(r"[（(](?P<cue>[^（）()]*)[）)]")
 MD_HEADING_RE = re.compile(r"^#{1,6}\s*(?P<text>.*?)\s*#*$")
 RULE_RE = re.compile(r"^(?:[-*_]\s*){3,}$")
@@ -67,21 +65,7 @@ NOT_SPEAKERS = frozenset(
 )
 NARRATORS = {"旁白", "画外音", "解说"}
 SPEECH_VERB_END = re.compile(r"[说道问喊答叫想骂笑哭吼]$")
-FEMALE = tuple("夫人 女 母 妈 姐 妹 妻 媳 婆 娘 奶 姑 姨 嫂 千金 小姐 太太 公主 皇后 妃".split())
-MALE = tuple("女婿 丈夫 男 父 爸 哥 弟 爷 叔 伯 舅 公子 少爷 先生 儿子 王子 皇帝 夫".split())
 SCENE_FORMAT = "`1-1 日 内 地点`: the scene number, 日/夜/晨/黄昏, 内/外, then the place"
-
-
-def guess_gender(text: str) -> str | None:
-    """Female or male from the earliest gendered word in a description (林家母亲 → female), else None."""
-    words = sorted(((w, "female") for w in FEMALE), key=lambda p: -len(p[0]))
-    words += sorted(((w, "male") for w in MALE), key=lambda p: -len(p[0]))
-    best: tuple[int, int, str] | None = None
-    for word, gender in words:
-        pos = text.find(word)
-        if pos >= 0 and (best is None or (pos, -len(word)) < best[:2]):
-            best = (pos, -len(word), gender)
-    return best[2] if best else None
 
 
 def clean_line(raw: str) -> str:
@@ -162,7 +146,7 @@ class _Parser:
                 self.synopsis.append(m.group("text").strip())
             return
         if m := CAST_RE.fullmatch(s):
-            if not m.group("text") or CAST_ENTRY_RE.match(m.group("text")):
+            if not m.group("text") or parse_entry(m.group("text")):
                 self.mode = "cast"
                 if m.group("text"):
                     self.cast_entry(m.group("text"))
@@ -268,19 +252,10 @@ class _Parser:
         self.emit_brackets(found, line)
 
     def cast_entry(self, s: str) -> bool:
-        m = CAST_ENTRY_RE.match(s)
-        if not m or m.group("name") in NOT_SPEAKERS:
+        character = parse_entry(s)
+        if character is None or character.name in NOT_SPEAKERS:
             return False
-        name, desc = m.group("name").strip(), m.group("desc").strip()
-        age, gender = None, None
-        for token in re.split(r"[，,、/\s]+", m.group("paren") or ""):
-            if digits := re.fullmatch(r"(\d{1,3})\s*岁?", token):
-                age = int(digits.group(1))
-            elif token in ("男", "男性"):
-                gender = "male"
-            elif token in ("女", "女性"):
-                gender = "female"
-        self.cast[name] = Character(name=name, description=desc, age=age, gender=gender or guess_gender(desc))
+        self.cast[character.name] = character
         return True
 
     def episode_head(self, m: re.Match, no: int) -> None:

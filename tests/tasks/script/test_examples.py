@@ -31,6 +31,13 @@ def hongbao() -> Script:
 def test_the_last_delivery(delivery: Script) -> None:
     assert (delivery.format, delivery.title, delivery.episode) == ("fountain", "The Last Delivery", 1)
     assert 4 <= len(delivery.scenes) <= 6 and len(delivery.speakers()) >= 3
+    cast = {c.name: (c.age, c.gender) for c in delivery.characters}
+    assert cast == {
+        "MAYA": (28, "female"),
+        "LEO": (40, "male"),
+        "VICTOR": (55, "male"),
+        "DANNY": (24, "male"),
+    }
     parentheticals = {e.text for e in delivery.elements() if e.kind is K.parenthetical}
     assert {"(cold)", "(whispering)", "(angry)", "(crying)"} <= parentheticals
     cues = [

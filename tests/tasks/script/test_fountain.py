@@ -197,3 +197,21 @@ def test_untitled_from_string_and_title_from_file_name(tmp_path) -> None:
     path = tmp_path / "night_shift.fountain"
     path.write_text("INT. A - DAY\n\nGo.", encoding="utf-8")
     assert parse_script(path).title == "Night Shift"
+
+
+def test_declared_cast_on_the_title_page() -> None:
+    script = parse_text(
+        "Title: T\nCharacters:\n    Mia (30, female): a pilot\n    RAY (61): her father, retired\n"
+        "    OWEN: a quiet man\n\nINT. A - DAY\n\nMIA\nHi, Dad.\n\nRAY\nHi.\n"
+    )
+    cast = {c.name: (c.age, c.gender, c.description) for c in script.characters}
+    assert cast == {
+        "MIA": (30, "female", "a pilot"),
+        "RAY": (61, "male", "her father, retired"),
+        "OWEN": (None, "male", "a quiet man"),
+    }
+    from tasks.script import lint
+
+    assert [i.message for i in lint(script)] == [
+        "OWEN is declared but never speaks (remove them or give them a line)"
+    ]
