@@ -71,9 +71,8 @@ def _to_cubes(x: Tensor, grid: tuple[int, int, int], cube: tuple[int, int, int])
     if pt or ph or pw:
         x = F.pad(x, (0, 0, 0, pw, 0, ph, 0, pt))  # (B, h, Tp, Hp, Wp, d)
     nt, nh, nw = (t + pt) // ct, (hh + ph) // ch, (w + pw) // cw
-    x = x.view(b, h, nt, ct, nh, ch, nw, cw, d).permute(
-        0, 1, 2, 4, 6, 3, 5, 7, 8
-    )  # (B, h, nt, nh, nw, ct, ch, cw, d)
+    x = x.view(b, h, nt, ct, nh, ch, nw, cw, d)  # (B, h, nt, ct, nh, ch, nw, cw, d)
+    x = x.permute(0, 1, 2, 4, 6, 3, 5, 7, 8)  # (B, h, nt, nh, nw, ct, ch, cw, d)
     return x.reshape(b, h, nt * nh * nw, ct * ch * cw, d)  # (B, h, C, S, d)
 
 
@@ -82,9 +81,8 @@ def _from_cubes(x: Tensor, grid: tuple[int, int, int], cube: tuple[int, int, int
     b, h, _, _, d = x.shape
     (t, hh, w), (ct, ch, cw) = grid, cube
     nt, nh, nw = -(-t // ct), -(-hh // ch), -(-w // cw)
-    x = x.view(b, h, nt, nh, nw, ct, ch, cw, d).permute(
-        0, 1, 2, 5, 3, 6, 4, 7, 8
-    )  # (B, h, nt, ct, nh, ch, nw, cw, d)
+    x = x.view(b, h, nt, nh, nw, ct, ch, cw, d)  # (B, h, nt, nh, nw, ct, ch, cw, d)
+    x = x.permute(0, 1, 2, 5, 3, 6, 4, 7, 8)  # (B, h, nt, ct, nh, ch, nw, cw, d)
     x = x.reshape(b, h, nt * ct, nh * ch, nw * cw, d)[:, :, :t, :hh, :w]  # (B, h, T, H, W, d)
     return x.reshape(b, h, t * hh * w, d)  # (B, h, N, d)
 
@@ -117,9 +115,8 @@ def _fine_stage(
         mask = None
         if valid is not None:
             mask = valid[sel].reshape(bh * nc, 1, 1, k_sel * s)  # (Bh*c, 1, 1, k*S) padded keys excluded
-        out = F.scaled_dot_product_attention(
-            q_c.reshape(bh * nc, 1, s, d), ks, vs, attn_mask=mask
-        )  # (Bh*c, 1, S, d)
+        qs = q_c.reshape(bh * nc, 1, s, d)  # (Bh*c, 1, S, d)
+        out = F.scaled_dot_product_attention(qs, ks, vs, attn_mask=mask)  # (Bh*c, 1, S, d)
         return out.view(bh, nc, s, d)  # (Bh, c, S, d)
 
     outs = []

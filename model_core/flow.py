@@ -117,10 +117,8 @@ def rectified_flow_loss(
         s = logit_normal((b,), mean=sigma_mean, std=sigma_std, generator=generator, device=dev)  # (B,)
         s_v, s_a = s[:, None].expand(b, f), s[:, None].expand(b, n)  # (B, F), (B, N)
 
-    eps_v = torch.randn(
-        video_x0.shape, generator=generator, device=dev, dtype=video_x0.dtype
-    )  # (B, Cv, F, H, W)
-    eps_a = torch.randn(audio_x0.shape, generator=generator, device=dev, dtype=audio_x0.dtype)  # (B, Ca, N)
+    eps_v = torch.randn(video_x0.shape, generator=generator, device=dev, dtype=video_x0.dtype)  # like video
+    eps_a = torch.randn(audio_x0.shape, generator=generator, device=dev, dtype=audio_x0.dtype)  # like audio
     sv = s_v.to(video_x0.dtype)[:, None, :, None, None]  # (B, 1, F, 1, 1)
     sa = s_a.to(audio_x0.dtype)[:, None, :]  # (B, 1, N)
     xt_v = (1 - sv) * video_x0 + sv * eps_v  # (B, Cv, F, H, W)

@@ -32,12 +32,11 @@ from model_core.text import build_text_encoder
 
 
 def sigma_embedding(sigma: Tensor, dim: int) -> Tensor:
-    """Sinusoidal features of σ ∈ [0, 1] (scaled by 1000 so the frequencies resolve small σ steps). (...,) →
-    (..., dim)."""
+    """Sinusoidal features of σ ∈ [0, 1], scaled by 1000 so the frequencies resolve small σ steps.
+    (...,) → (..., dim)."""
     half = dim // 2
-    freqs = torch.exp(
-        -math.log(10000.0) * torch.arange(half, device=sigma.device, dtype=torch.float32) / half
-    )  # (dim/2,)
+    steps = torch.arange(half, device=sigma.device, dtype=torch.float32)  # (dim/2,)
+    freqs = torch.exp(-math.log(10000.0) * steps / half)  # (dim/2,)
     args = sigma.float()[..., None] * 1000.0 * freqs  # (..., dim/2)
     emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # (..., 2*(dim/2))
     return F.pad(emb, (0, dim % 2))  # (..., dim)
@@ -69,18 +68,16 @@ def unpatchify_video(x: Tensor, patch: tuple[int, ...], channels: int, grid: tup
     """(B, T, C*pt*ph*pw) → (B, C, F, H, W); inverse of ``patchify_video``."""
     b = x.shape[0]
     (pt, ph, pw), (t, h, w) = patch, grid
-    x = x.view(b, t, h, w, channels, pt, ph, pw).permute(
-        0, 4, 1, 5, 2, 6, 3, 7
-    )  # (B, C, F', pt, H', ph, W', pw)
+    x = x.view(b, t, h, w, channels, pt, ph, pw)  # (B, F', H', W', C, pt, ph, pw)
+    x = x.permute(0, 4, 1, 5, 2, 6, 3, 7)  # (B, C, F', pt, H', ph, W', pw)
     return x.reshape(b, channels, t * pt, h * ph, w * pw)  # (B, C, F, H, W)
 
 
 def patchify_audio(x: Tensor, patch: int) -> Tensor:
     """(B, C, N) → (B, N/pa, C*pa)."""
     b, c, n = x.shape
-    return (
-        x.view(b, c, n // patch, patch).permute(0, 2, 1, 3).reshape(b, n // patch, c * patch)
-    )  # (B, T, C*pa)
+    x = x.view(b, c, n // patch, patch).permute(0, 2, 1, 3)  # (B, N/pa, C, pa)
+    return x.reshape(b, n // patch, c * patch)  # (B, T, C*pa)
 
 
 def unpatchify_audio(x: Tensor, patch: int, channels: int) -> Tensor:
@@ -161,9 +158,10 @@ class Rotary:
 def apply_rope(x: Tensor, rot: Rotary) -> Tensor:
     """Rotate channel pairs (2i, 2i+1) of x (B, h, T, hd) by the angles of each token."""
     x1, x2 = x[..., 0::2], x[..., 1::2]  # (B, h, T, hd/2) each
-    return torch.stack([x1 * rot.cos - x2 * rot.sin, x1 * rot.sin + x2 * rot.cos], dim=-1).flatten(
-        -2
-    )  # (B, h, T, hd)
+    r1 = x1 * rot.cos - x2 * rot.sin  # (B, h, T, hd/2)
+    r2 = x1 * rot.sin + x2 * rot.cos  # (B, h, T, hd/2)
+    out = torch.stack([r1, r2], dim=-1)  # (B, h, T, hd/2, 2)
+    return out.flatten(-2)  # (B, h, T, hd), pairs interleaved back in place
 
 
 # --------------------------------------------------------------------------------------------------
@@ -225,9 +223,8 @@ class Attention(nn.Module):
             k = apply_rope(k, rot_k)  # (B, h, S, hd)
         if vsa is not None and self.coarse_gate is not None:
             gate = self.coarse_gate(x).transpose(1, 2)  # (B, h, T)
-            o = video_sparse_attention(
-                q, k, v, vsa.grid, cube=vsa.cube, top_k=vsa.top_k, sparsity=vsa.sparsity, coarse_gate=gate
-            )  # (B, h, T, hd)
+            sparse = {"cube": vsa.cube, "top_k": vsa.top_k, "sparsity": vsa.sparsity}
+            o = video_sparse_attention(q, k, v, vsa.grid, coarse_gate=gate, **sparse)  # (B, h, T, hd)
         elif key_mask is not None:
             o = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask[:, None, None, :])  # (B, h, T, hd)
         else:
@@ -336,14 +333,13 @@ class DualStreamBlock(nn.Module):
         v = self.video.attend(v, v_mod, vs.rot, text[0], text[1], vsa)  # (B, Tv, Dv)
         a = self.audio.attend(a, a_mod, as_.rot, text[0], text[1], None)  # (B, Ta, Da)
         if self.coupled:
-            # both directions read the same pre-exchange states, so neither stream sees the other's update
-            # first
+            # both directions read the same pre-exchange states: neither stream sees the other's update first
             dv = self.audio_to_video_attn(v, a, vs.rot_time_self, as_.rot_time_other)  # (B, Tv, Dv)
             da = self.video_to_audio_attn(a, v, as_.rot_time_self, vs.rot_time_other)  # (B, Ta, Da)
             v, a = v + dv, a + da
-        return self.video.feed_forward(v, v_mod), self.audio.feed_forward(
-            a, a_mod
-        )  # (B, Tv, Dv), (B, Ta, Da)
+        v = self.video.feed_forward(v, v_mod)  # (B, Tv, Dv)
+        a = self.audio.feed_forward(a, a_mod)  # (B, Ta, Da)
+        return v, a
 
 
 class StreamIO(nn.Module):
@@ -404,8 +400,7 @@ class DualStreamMMDiT(nn.Module):
         self.blocks = nn.ModuleList(DualStreamBlock(cfg, i) for i in range(cfg.depth))
         self.initialize_weights()
 
-    # -- boundary checks
-    # ----------------------------------------------------------------------------------------
+    # -- boundary checks ---------------------------------------------------------------------------
 
     def check_inputs(
         self,
@@ -506,8 +501,7 @@ class DualStreamMMDiT(nn.Module):
                 )
         return StreamInputs(video, vc, vm, s_v), StreamInputs(audio, ac, am, s_a)
 
-    # -- forward
-    # ----------------------------------------------------------------------------------------------
+    # -- forward -----------------------------------------------------------------------------------
 
     def forward(
         self,
@@ -562,9 +556,8 @@ class DualStreamMMDiT(nn.Module):
         sig_v = vin.sigma[:, ::pt]  # (B, F')
         if video_ref is not None:
             # references are clean given content: σ = 0, cond = themselves, mask = 1
-            ref = torch.cat(
-                [video_ref, video_ref, torch.ones_like(video_ref[:, :1])], dim=1
-            )  # (B, 2Cv+1, Fr, H, W)
+            ones = torch.ones_like(video_ref[:, :1])  # (B, 1, Fr, H, W)
+            ref = torch.cat([video_ref, video_ref, ones], dim=1)  # (B, 2Cv+1, Fr, H, W)
             x_v = torch.cat([ref, x_v], dim=2)  # (B, 2Cv+1, Fr+F, H, W)
             sig_v = torch.cat([sig_v.new_zeros(b, fr // pt), sig_v], dim=1)  # (B, Fr'+F')
         grid = ((fr + f) // pt, h // ph, w // pw)
@@ -609,14 +602,12 @@ class DualStreamMMDiT(nn.Module):
         for block in self.blocks:
             v, a = block(v, a, vs, as_, (text, text_mask), vsa)  # (B, Tv, Dv), (B, Ta, Da)
 
-        v = unpatchify_video(
-            self.video_io.output(v, c_v), cfg.video.patch, cfg.video.channels, grid
-        )  # (B, Cv, Fr+F, H, W)
+        v = self.video_io.output(v, c_v)  # (B, Tv, Cv*pv)
+        v = unpatchify_video(v, cfg.video.patch, cfg.video.channels, grid)  # (B, Cv, Fr+F, H, W)
         a = unpatchify_audio(self.audio_io.output(a, c_a), pa, cfg.audio.channels)  # (B, Ca, N)
         return v[:, :, fr:], a  # references sliced off: (B, Cv, F, H, W), (B, Ca, N)
 
-    # -- weight init
-    # ------------------------------------------------------------------------------------------
+    # -- weight init -------------------------------------------------------------------------------
 
     def initialize_weights(self) -> None:
         """DiT/PixArt init: xavier linears, zero biases; zero adaLN, final layers, text cross-attention
@@ -629,7 +620,10 @@ class DualStreamMMDiT(nn.Module):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 
-        self.apply(base)
+        # the text encoder initialises itself: a registered pretrained encoder must keep its loaded weights
+        for name, module in self.named_modules():
+            if not name.startswith("text_encoder"):
+                base(module)
         for io in (self.video_io, self.audio_io):
             for lin in (io.sigma_mlp[0], io.sigma_mlp[2]):
                 nn.init.normal_(lin.weight, std=0.02)

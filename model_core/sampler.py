@@ -172,19 +172,9 @@ def sample(
         if keep_a is not None:
             x_a = torch.where(keep_a[:, None, :], audio_cond, x_a)  # (B, Ca, N)
             s_a, sn_a = s_a.masked_fill(keep_a, 0.0), sn_a.masked_fill(keep_a, 0.0)
-        v_all, a_all = model(
-            x_v.repeat(n_branch, 1, 1, 1, 1),
-            x_a.repeat(n_branch, 1, 1),
-            None,
-            tok,
-            vc,
-            vm,
-            ac,
-            am,
-            ref,
-            sigma_video=s_v.repeat(n_branch, 1),
-            sigma_audio=s_a.repeat(n_branch, 1),
-        )  # (n*B, Cv, F, H, W), (n*B, Ca, N)
+        xv, xa = x_v.repeat(n_branch, 1, 1, 1, 1), x_a.repeat(n_branch, 1, 1)  # (n*B, ...) one per branch
+        sv, sa = s_v.repeat(n_branch, 1), s_a.repeat(n_branch, 1)  # (n*B, F), (n*B, N)
+        v_all, a_all = model(xv, xa, None, tok, vc, vm, ac, am, ref, sigma_video=sv, sigma_audio=sa)
         v_br, a_br = v_all.chunk(n_branch), a_all.chunk(n_branch)
         if use_audio:
             vel_v = v_br[2] + cfg_audio * (v_br[1] - v_br[2]) + cfg_text * (v_br[0] - v_br[1])

@@ -64,9 +64,8 @@ class _EncoderLayer(nn.Module):
 
     def forward(self, x: Tensor, key_mask: Tensor) -> Tensor:
         b, n, d = x.shape
-        q, k, v = (
-            self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        )  # (B, h, L, hd) each
+        qkv = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads)  # (B, L, 3, h, hd)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # (B, h, L, hd) each
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask[:, None, None, :])  # (B, h, L, hd)
         x = x + self.proj(a.transpose(1, 2).reshape(b, n, d))  # (B, L, D)
         return x + self.mlp(self.norm2(x))  # (B, L, D)
@@ -91,6 +90,10 @@ class ByteTextEncoder(nn.Module):
         self.norm = nn.LayerNorm(cfg.width)
         nn.init.normal_(self.embed.weight, std=0.02)
         nn.init.normal_(self.pos, std=0.02)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
 
     def tokenize(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
         """Deterministic: bos, the prompt's UTF-8 bytes (cut to fit), eos, then pad to the longest prompt."""

@@ -293,12 +293,17 @@ def test_a_registered_frozen_text_encoder_plugs_in() -> None:
     class FrozenBytes(ByteTextEncoder):
         def __init__(self, cfg: TextConfig) -> None:
             super().__init__(cfg.model_copy(update={"encoder": "byte"}))
+            with torch.no_grad():
+                self.embed.weight.fill_(0.5)  # stands in for loaded pretrained weights
             self.requires_grad_(False)
 
     register_text_encoder("frozen-test", FrozenBytes)
     base = small_cfg()
     model = build(text={**base.text.model_dump(), "encoder": "frozen-test"})
     assert isinstance(model.text_encoder, FrozenBytes)
+    assert (model.text_encoder.embed.weight == 0.5).all(), (
+        "model init must not overwrite the encoder's weights"
+    )
     unzero(model)
     v, a = model(**inputs(model))
     (v.square().mean() + a.square().mean()).backward()
