@@ -141,6 +141,7 @@ class AnimaticBackend:
             "room": room,
             "sfx": list(track.placed),
             "unmatched_sfx": list(track.unmatched),
+            "sfx_after_shot_end": list(track.outside),
         }
         frames = self._frames(request, figures, camera, speech, spec)
         return GeneratedShot(frames=frames, effects=track.audio, info=info)

@@ -22,6 +22,7 @@ class EffectsTrack:
     audio: np.ndarray  # (samples, 2) float32
     placed: tuple[dict, ...]  # one record per cue that sounded: text, sound, sample, pan, character
     unmatched: tuple[str, ...]  # cue texts no synthesiser matched
+    outside: tuple[str, ...]  # cue texts timed at or after the shot's end (nothing to place)
 
 
 def acting_character(cue: Cue, positions: Mapping[str, float], speaker: str | None) -> str | None:
@@ -52,7 +53,7 @@ def effects_track(
     """
     audio = np.zeros((samples, 2), np.float32)
     if not cues:
-        return EffectsTrack(audio, (), ())
+        return EffectsTrack(audio, (), (), ())
     try:
         from tasks.audio import sfx
     except ImportError as exc:
@@ -63,6 +64,7 @@ def effects_track(
         ) from None
     placed: list[dict] = []
     unmatched: list[str] = []
+    outside: list[str] = []
     for i, cue in enumerate(cues):
         name = sfx.match_cue(cue.text)
         if name is None:
@@ -71,7 +73,14 @@ def effects_track(
         who = acting_character(cue, positions, speaker)
         pan = float(np.clip((positions[who] * 2.0 - 1.0) * 0.8, -1.0, 1.0)) if who is not None else 0.0
         cue_seed = int(stable_rng("sfx", seed, i, cue.text).integers(2**31))
-        sound = np.asarray(sfx.synthesize(name, seed=cue_seed, room=room, pan=pan), np.float32)
+        start = seconds_to_samples(max(cue.at, 0.0), rate)
+        if start >= samples:
+            outside.append(cue.text)
+            continue
+        extra = {}
+        if cue.duration > 0:  # a timed texture (rain, typing): as long as the cue, cut at the shot end
+            extra["duration"] = min(cue.duration, (samples - start) / rate)
+        sound = np.asarray(sfx.synthesize(name, seed=cue_seed, room=room, pan=pan, **extra), np.float32)
         if sound.ndim == 1:
             sound = np.repeat(sound[:, None], 2, axis=1)
         if sound.ndim != 2 or sound.shape[1] != 2:
@@ -80,11 +89,10 @@ def effects_track(
                 field="sfx",
                 hint="the synthesiser must return stereo float samples",
             )
-        start = seconds_to_samples(max(cue.at, 0.0), rate)
         end = min(start + len(sound), samples)
         if end > start:
             audio[start:end] += sound[: end - start]
         placed.append(
             {"text": cue.text, "sound": name, "sample": start, "pan": round(pan, 3), "character": who}
         )
-    return EffectsTrack(audio, tuple(placed), tuple(unmatched))
+    return EffectsTrack(audio, tuple(placed), tuple(unmatched), tuple(outside))

@@ -241,9 +241,11 @@ def fake_sfx(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     def match_cue(text: str) -> str | None:
         return "door_slam" if "door" in text.lower() or "门" in text else None
 
-    def synthesize(name: str, *, seed: int, room: str | None = None, pan: float = 0.0) -> np.ndarray:
-        calls.append({"name": name, "seed": seed, "room": room, "pan": pan})
-        burst = np.hanning(2400).astype(np.float32) * 0.5
+    def synthesize(
+        name: str, *, seed: int, room: str | None = None, pan: float = 0.0, duration: float | None = None
+    ) -> np.ndarray:
+        calls.append({"name": name, "seed": seed, "room": room, "pan": pan, "duration": duration})
+        burst = np.hanning(2400 if duration is None else int(round(duration * RATE))).astype(np.float32) * 0.5
         return np.stack([burst * (1 - pan) / 2, burst * (1 + pan) / 2], axis=1)
 
     sfx.match_cue, sfx.synthesize = match_cue, synthesize
@@ -307,3 +309,25 @@ def test_full_size_render_speed() -> None:
     fps = n / (time.perf_counter() - t0)
     sys.stdout.write(f"\nanimatic 1080x1920 push_in: {fps:.1f} frames/s\n")
     assert n == 30 and fps > 8  # a floor for a loaded 2-core box; typical is several times higher
+
+
+def test_timed_cues_get_their_duration_and_late_cues_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_sfx(monkeypatch)
+    cues = (Cue(kind="sfx", text="door creaks", at=0.1, duration=5.0), Cue(kind="sfx", text="door", at=0.5))
+    shot = AnimaticBackend().generate(make_request(frames=12, sfx=cues))  # 0.4 s
+    assert calls[0]["duration"] == pytest.approx(0.3)  # cut at the shot end, not 5 s
+    assert len(calls) == 1 and shot.info["sfx_after_shot_end"] == ["door"]
+    assert np.abs(shot.effects[-100:]).sum() > 0
+
+
+def test_real_sfx_synthesiser_integration() -> None:
+    """With the project's own tasks.audio.sfx: a door slam lands at its cue, panned to the actor."""
+    pytest.importorskip("tasks.audio.sfx")
+    pytest.importorskip("tasks.audio.rooms")
+    cue = Cue(kind="sfx", text="陈总 slams the door", at=0.2)
+    shot = AnimaticBackend().generate(make_request(frames=30, sfx=(cue,)))
+    at = int(0.2 * RATE)
+    assert shot.info["unmatched_sfx"] == [] and shot.info["room"]
+    assert np.abs(shot.effects[:at]).max() == 0.0
+    assert np.abs(shot.effects[at : at + 4800]).max() > 0.05
+    assert np.abs(shot.effects[:, 1]).sum() > np.abs(shot.effects[:, 0]).sum()  # 陈总 is right of centre
