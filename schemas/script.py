@@ -49,6 +49,21 @@ class Element(Frozen):
     translations: dict[str, str] = Field(default_factory=dict)  # dialogue: lang -> translated line
 
 
+class DialogueLine(Frozen):
+    """One spoken line with its delivery cue, as ``Script.dialogue_lines`` groups them.
+
+    ``parenthetical`` is the cue without its brackets (``cold``, ``低声``): the part TTS and emotion need.
+    """
+
+    character: str
+    text: str
+    line: int = 0
+    parenthetical: str | None = None
+    extension: str | None = None
+    dual: bool = False
+    lang: str | None = None
+
+
 class TimeOfDay(StrEnum):
     day = "day"
     night = "night"
@@ -96,6 +111,25 @@ class Script(Frozen):
         for scene in self.scenes:
             out.append(Element(kind=ElementKind.scene_heading, text=scene.heading, line=scene.line, scene_number=scene.number))
             out.extend(scene.elements)
+        return out
+
+    def dialogue_lines(self) -> list[DialogueLine]:
+        """Every dialogue element with the parenthetical just before it (its delivery cue), in order."""
+        out: list[DialogueLine] = []
+        cue: str | None = None
+        for el in self.elements():
+            if el.kind is ElementKind.parenthetical:
+                cue = el.text.strip().strip("()（） ") or None
+            elif el.kind is ElementKind.dialogue and el.character:
+                out.append(
+                    DialogueLine(
+                        character=el.character, text=el.text, line=el.line, parenthetical=cue,
+                        extension=el.extension, dual=el.dual, lang=el.lang,
+                    )
+                )  # fmt: skip
+                cue = None
+            elif el.kind is not ElementKind.character:
+                cue = None
         return out
 
     def speakers(self) -> list[str]:

@@ -215,3 +215,9 @@ def test_declared_cast_on_the_title_page() -> None:
     assert [i.message for i in lint(script)] == [
         "OWEN is declared but never speaks (remove them or give them a line)"
     ]
+
+
+def test_dialogue_lines_group_cue_and_words() -> None:
+    script = parse_text("INT. A - DAY\n\nMIA\n(cold)\nNo.\n\nThe door SLAMS.\n\nRAY ^\nYes.\n")
+    got = [(d.character, d.text, d.parenthetical, d.dual) for d in script.dialogue_lines()]
+    assert got == [("MIA", "No.", "cold", False), ("RAY", "Yes.", None, True)]

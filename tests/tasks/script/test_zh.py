@@ -161,3 +161,13 @@ def test_second_episode_in_one_file_becomes_a_section() -> None:
 def test_arabic_and_chinese_episode_numbers() -> None:
     assert parse_text("第12集\n1-1 日 内 甲\n△一。").episode == 12
     assert parse_text("第十集 标题\n1-1 日 内 甲\n△一。").episode_title == "标题"
+
+
+def test_dialogue_lines_carry_their_cues() -> None:
+    script = parse_text("1-1 日 内 客厅\n苏晓：（低声）走吧。我……（停顿）我等你。\n林母OS：嗯。\n")
+    got = [(d.character, d.text, d.parenthetical, d.extension) for d in script.dialogue_lines()]
+    assert got == [
+        ("苏晓", "走吧。我……", "低声", None),
+        ("苏晓", "我等你。", "停顿", None),
+        ("林母", "嗯。", None, "OS"),
+    ]
