@@ -6,6 +6,11 @@ sound card), and the ``espeak_ng_*`` status-code API is used so the library retu
 
 Output is 22050 Hz mono int16 plus WORD events carrying the exact output sample where each word starts; we resample
 to 48 kHz float32 (``resample_poly`` 320/147, exact) and scale the event samples by the same ratio.
+
+Output is a function of the text, voice and parameters *and of what this process synthesised before*: eSpeak keeps
+its pitch-flutter phase in a C static (``Flutter_ix`` in wavegen.c) that no API resets, so the same line can come
+out a few samples longer or shorter (well under 1 %, inaudible). Callers that need byte-identical audio keep the
+first synthesis (the asset store does).
 """
 
 from __future__ import annotations

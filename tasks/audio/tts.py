@@ -309,7 +309,7 @@ class HttpTTSEngine:
     base_url: str
     timeout: float = 60.0
     name: str = "http"
-    _info: dict = field(default_factory=dict, compare=False, repr=False)
+    _info: dict = field(default_factory=dict, init=False, compare=False, repr=False)  # GET /v1/info, once
 
     def _request(self, path: str, body: dict | None = None) -> dict:
         url = self.base_url.rstrip("/") + path

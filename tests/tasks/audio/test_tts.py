@@ -76,6 +76,15 @@ def test_synthesis_is_48k_float_with_word_events_and_prints_nothing(
     assert captured.out == "" and captured.err == ""
 
 
+def test_ssml_breaks_lengthen_and_word_positions_index_the_source() -> None:
+    plain = espeak.synthesize("Hello world", voice="en-us")
+    ssml = '<speak>Hello <break time="700ms"/> world</speak>'
+    out = espeak.synthesize(ssml, voice="en-us", ssml=True)
+    assert len(out.samples) - len(plain.samples) > 0.6 * RATE
+    assert [ssml[w.char : w.char + w.length] for w in out.words] == ["Hello", "world"]
+    assert out.words[1].sample - plain.words[1].sample > 0.6 * RATE
+
+
 def _rise_after_gap(samples: np.ndarray, near: int) -> int:
     """Where the energy rises again at the end of the pause (≥ 80 ms of silence) closest to ``near``."""
     voiced = voiced_mask(samples, floor_db=-30.0)
