@@ -133,6 +133,9 @@ def sample(
     x_v = torch.randn(video_shape, generator=generator, device=dev, dtype=dtype)  # (B, Cv, F, H, W)
     x_a = torch.randn(audio_shape, generator=generator, device=dev, dtype=dtype)  # (B, Ca, N)
     text_tokens = text_tokens.to(dev)
+    # masks may arrive as bool; the paste-back below does arithmetic with them
+    video_mask = video_mask.to(dev, dtype) if video_mask is not None else None
+    audio_mask = audio_mask.to(dev, dtype) if audio_mask is not None else None
 
     # the guidance branches, stacked along the batch: (audio cond, text), (audio cond, ∅), (∅, ∅)
     use_text = cfg_text != 1.0

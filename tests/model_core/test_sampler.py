@@ -173,8 +173,8 @@ def test_sample_with_the_real_model() -> None:
     model = build()
     unzero(model)
     x = inputs(model)
-    mask = torch.zeros(B, 1, F, H, W)
-    mask[:, :, :1] = 1
+    mask = torch.zeros(B, 1, F, H, W, dtype=torch.bool)  # bool masks are accepted
+    mask[:, :, :1] = True
     cond = torch.randn(VSHAPE)
     kw = {"video_shape": VSHAPE, "audio_shape": ASHAPE, "steps": 2, "video_cond": cond, "video_mask": mask}
     v1, a1 = sample(model, x["text_tokens"], generator=torch.Generator().manual_seed(7), **kw)
