@@ -16,6 +16,8 @@ import typer
 from schemas.errors import ReelwrightError
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The ephemeral API can take longer than Prefect's 20 s default to start on a busy 2-core machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 COMMAND_MODULES: tuple[str, ...] = (
     "flows.cli_render",
@@ -47,13 +49,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)
         return 130
-    except Exception as exc:  # click usage errors
+    except Exception as exc:  # click usage errors, then bugs
         import click
 
         if isinstance(exc, click.ClickException):
             exc.show()
             return exc.exit_code
-        raise
+        if os.environ.get("REELWRIGHT_DEBUG"):
+            raise
+        typer.secho(
+            f"internal error: {type(exc).__name__}: {exc}\n  this is a bug in Reelwright, not in your input; "
+            "run again with REELWRIGHT_DEBUG=1 for the traceback and report it",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        return 3
     return 0
 
 
