@@ -102,9 +102,8 @@ def video_token_seconds(cfg: ModelConfig, frames: int, ref_frames: int = 0) -> T
     negative times ending ``ref_time_offset`` seconds before the target starts, then the target from 0."""
     pt, rate = cfg.video.patch[0], cfg.video.latent_rate
     target = torch.arange(frames // pt, dtype=torch.float64) * pt / rate  # (F',)
-    ref = (
-        torch.arange(ref_frames // pt, dtype=torch.float64) * pt - ref_frames
-    ) / rate - cfg.ref_time_offset  # (Fr',)
+    ref_idx = torch.arange(ref_frames // pt, dtype=torch.float64) * pt - ref_frames  # (Fr',) frames, < 0
+    ref = ref_idx / rate - cfg.ref_time_offset  # (Fr',) seconds
     return torch.cat([ref, target])  # (Fr' + F',)
 
 
@@ -119,8 +118,8 @@ def _freqs(dim: int, theta: float) -> Tensor:
 
 
 def time_angles(cfg: ModelConfig, seconds: Tensor, head_dim: int) -> Tensor:
-    """Rotation angles (T, head_dim/2): the shared time rotation in the first dt/2 pairs, zeros (no rotation)
-    after."""
+    """Rotation angles (T, head_dim/2): the shared time rotation in the first dt/2 pairs, then zeros
+    (channels that carry no position)."""
     dt = cfg.rope_time_dim
     ang = seconds[:, None] * (cfg.video.token_rate * _freqs(dt, cfg.rope_theta))  # (T, dt/2) radians
     return F.pad(ang, (0, head_dim // 2 - dt // 2))  # (T, head_dim/2)
@@ -133,14 +132,12 @@ def video_rope_angles(cfg: ModelConfig, seconds: Tensor, height: int, width: int
     ang_t = time_angles(cfg, seconds, cfg.rope_time_dim)  # (T, dt/2)
     ang_h = torch.arange(height, dtype=torch.float64)[:, None] * _freqs(dh, cfg.rope_theta)  # (H, dh/2)
     ang_w = torch.arange(width, dtype=torch.float64)[:, None] * _freqs(dw, cfg.rope_theta)  # (W, dw/2)
-    return torch.cat(
-        [
-            ang_t[:, None, None].expand(t, height, width, -1),  # (T, H, W, dt/2)
-            ang_h[None, :, None].expand(t, height, width, -1),  # (T, H, W, dh/2)
-            ang_w[None, None, :].expand(t, height, width, -1),  # (T, H, W, dw/2)
-        ],
-        dim=-1,
-    ).reshape(t * n_hw, -1)  # (T*H*W, hd/2)
+    parts = [
+        ang_t[:, None, None].expand(t, height, width, -1),  # (T, H, W, dt/2)
+        ang_h[None, :, None].expand(t, height, width, -1),  # (T, H, W, dh/2)
+        ang_w[None, None, :].expand(t, height, width, -1),  # (T, H, W, dw/2)
+    ]
+    return torch.cat(parts, dim=-1).reshape(t * n_hw, -1)  # (T*H*W, hd/2)
 
 
 @dataclass(frozen=True)
