@@ -90,6 +90,36 @@ def test_emotion_changes_the_audio_measurably() -> None:
     assert 0.58 <= lead <= 0.7 and beat.words[0].start >= 0.6  # a 600 ms beat before the line
 
 
+def _median_f0(samples: np.ndarray) -> float:
+    """Median autocorrelation pitch (Hz) of the loud 40 ms frames."""
+    hop = RATE // 25
+    frames = [samples[i : i + hop] for i in range(0, len(samples) - hop, hop)]
+    loud = max(_rms(f) for f in frames)
+    f0s = []
+    for f in frames:
+        if _rms(f) < 0.3 * loud:
+            continue
+        f = f - f.mean()
+        ac = np.correlate(f, f, mode="full")[len(f) - 1 :]
+        lag = RATE // 400 + int(np.argmax(ac[RATE // 400 : RATE // 60]))
+        if ac[lag] > 0.3 * ac[0]:
+            f0s.append(RATE / lag)
+    return float(np.median(f0s))
+
+
+def test_emotion_moves_the_pitch() -> None:
+    line = "Is that really what you think of me?"
+    voice = Voice("en-us+f2", pitch=55)
+    neutral = _median_f0(speak_line(line, lang="en", voice=voice, engine="espeak").samples)
+    shocked = _median_f0(
+        speak_line(line, lang="en", voice=voice, parenthetical="(shocked)", engine="espeak").samples
+    )
+    cold = _median_f0(
+        speak_line(line, lang="en", voice=voice, parenthetical="(coldly)", engine="espeak").samples
+    )
+    assert shocked > 1.08 * neutral and neutral > 1.08 * cold, (shocked, neutral, cold)
+
+
 def test_chinese_cue_changes_mandarin_audio() -> None:
     line = "你以为我还会相信你吗？"
     voice = Voice("cmn+f2", language="zh", pitch=60)
