@@ -36,7 +36,9 @@ SCENE_RE = re.compile(
     rf"^(?:第\s*(?P<ordinal>{_N})\s*场|场景?\s*)?\s*"
     r"(?P<num>\d+\s*[-－—–]\s*\d+)(?=$|[\s、，,.．：:日夜晨早晚黄傍凌清午上下白内外])(?P<rest>.*)$"
 )
-SCENE_ORDINAL_RE = re.compile(rf"^第\s*(?P<ordinal>{_N})\s*场(?P<rest>.*)$")
+SCENE_ORDINAL_RE = re.compile(
+    rf"^(?:第\s*(?P<ordinal>{_N})\s*场|场景\s*(?P<digits>\d+))[\s：:、.．]*(?P<rest>.*)$"
+)
 CAST_LINE_RE = re.compile(r"^(?:人物|出场人物|出场|登场人物)\s*[：:]\s*(?P<names>.+)$")
 BRACKET_RE = re.compile(r"【\s*(?P<key>[^】：:]+?)\s*(?:[：:]\s*(?P<value>[^】]*?))?\s*】")
 SPEAKER_RE = re.compile(
@@ -48,7 +50,9 @@ MD_HEADING_RE = re.compile(r"^#{1,6}\s*(?P<text>.*?)\s*#*$")
 RULE_RE = re.compile(r"^(?:[-*_]\s*){3,}$")
 LIST_RE = re.compile(r"^(?:[-*+•]\s+)")
 
-INTERIORS = {"内": "INT", "外": "EXT", "内外": "INT/EXT", "外内": "INT/EXT"}
+INTERIORS = {"内": "INT", "外": "EXT", "内景": "INT", "外景": "EXT"} | dict.fromkeys(
+    ["内外", "外内", "内外景"], "INT/EXT"
+)
 OFF_SCREEN = dict.fromkeys("OS O.S. 画外 画外音 电话 电话音 广播".split(), "OS") | dict.fromkeys(
     "VO V.O. 内心 内心OS 心声 旁白 独白".split(), "VO"
 )
@@ -277,6 +281,8 @@ class _Parser:
         )
         if not number and groups.get("ordinal"):
             number = str(parse_number(groups["ordinal"]))
+        if not number and groups.get("digits"):
+            number = groups["digits"]
         rest = groups["rest"]
         declared: list[str] = []
         if cast := re.search(r"(?:人物|出场人物)\s*[：:]", rest):

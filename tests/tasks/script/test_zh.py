@@ -65,6 +65,8 @@ def test_header_block() -> None:
         ("3-4日内书房", ("3-4", TimeOfDay.day, "INT", "书房")),
         ("3-5 傍晚 内外 车里", ("3-5", TimeOfDay.dusk, "INT/EXT", "车里")),
         ("第5场 夜 外 码头", ("5", TimeOfDay.night, "EXT", "码头")),
+        ("场景7：客厅 日 内景", ("7", TimeOfDay.day, "INT", "客厅")),
+        ("4-2、夜、外景、天台", ("4-2", TimeOfDay.night, "EXT", "天台")),
     ],
 )
 def test_scene_heads(head: str, want: tuple) -> None:
@@ -90,6 +92,7 @@ def test_dialogue_forms() -> None:
         "陈默VO：她认出我了。\n"
         "旁白：那一年，他二十六岁。\n"
         "陈默：\n这是给您的红包。\n"
+        "**林母**：拿走。\n"
     )
     got = [(e.kind, e.text, e.character, e.extension) for e in script.elements()[1:]]
     assert got == [
@@ -116,6 +119,8 @@ def test_dialogue_forms() -> None:
         (K.dialogue, "那一年，他二十六岁。", "旁白", None),
         (K.character, "陈默", "陈默", None),
         (K.dialogue, "这是给您的红包。", "陈默", None),
+        (K.character, "林母", "林母", None),
+        (K.dialogue, "拿走。", "林母", None),
     ]
     assert {e.lang for e in script.elements() if e.kind is K.dialogue} == {"zh"}
 
