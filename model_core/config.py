@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from schemas.errors import ReelwrightError
 
@@ -385,15 +385,33 @@ def _make_presets() -> dict[str, ModelConfig]:
 PRESETS: dict[str, ModelConfig] = _make_presets()
 
 
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = (
+            _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        )
+    return out
+
+
 def preset(name: str, **overrides: object) -> ModelConfig:
-    """A preset by name, optionally with top-level fields replaced (``preset("tiny", coupled_blocks=(1,
-    3))``)."""
+    """A preset by name with optional overrides; dict values merge into the nested config they name:
+    ``preset("tiny", vsa={"enabled": True}, video={"depth": 2}, audio={"depth": 2})`` changes only those
+    fields. An invalid result raises ``ModelConfigError`` (type errors included), never a bare pydantic error.
+    """
     if name not in PRESETS:
         raise ModelConfigError(f"unknown model preset {name!r}", hint=f"choose one of {', '.join(PRESETS)}")
     cfg = PRESETS[name]
     if not overrides:
         return cfg
-    return ModelConfig.model_validate({**cfg.model_dump(), **overrides})
+    try:
+        return ModelConfig.model_validate(_merge(cfg.model_dump(), overrides))
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ModelConfigError(
+            f"preset {name!r} with overrides {overrides}: {first['msg']}", field=where or None
+        ) from err
 
 
 def _human(n: int) -> str:

@@ -117,3 +117,13 @@ def test_unknown_text_encoder_is_a_config_error() -> None:
     )
     with pytest.raises(ModelConfigError, match="register_text_encoder"):
         DualStreamMMDiT(cfg)
+
+
+def test_preset_overrides_merge_nested_fields_and_errors_are_model_config_errors() -> None:
+    cfg = preset("tiny", vsa={"enabled": True}, video={"depth": 2}, audio={"depth": 2}, coupled_blocks=(0, 2))
+    assert cfg.vsa.enabled and cfg.vsa.sparsity == preset("tiny").vsa.sparsity
+    assert cfg.video.width == preset("tiny").video.width and cfg.depth == 2
+    with pytest.raises(ModelConfigError, match="video.width"):
+        preset("tiny", video={"width": -4})
+    with pytest.raises(ModelConfigError, match="differ"):
+        preset("tiny", video={"depth": 2})
