@@ -11,7 +11,9 @@ BY_SUFFIX = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".fountain": "fou
 _ZH_SCENE = re.compile(
     r"^\s*\**\s*(?:#+\s*)?\d+\s*[-－—–]\s*\d+\s*[、，,.．]?\s*(日|夜|晨|早|晚|黄昏|傍晚|清晨|凌晨|白天|深夜|内|外)"
 )
-_ZH_EPISODE = re.compile(r"^\s*\**\s*(?:#+\s*)?第\s*[0-9零〇一二两三四五六七八九十百千]+\s*集")
+_ZH_EPISODE = re.compile(
+    r"^\s*\**\s*(?:#+\s*)?(?:第\s*[0-9零〇一二两三四五六七八九十百千]+\s*[集场]|场景\s*\d)"
+)
 _ZH_ACTION = re.compile(r"^\s*[△▲]")
 _ZH_BRACKET = re.compile(r"【\s*(字幕|音效)\s*[：:]")
 _ZH_DIALOGUE = re.compile(r"^\s*\**[\u4e00-\u9fff]{1,6}\**\s*(?:[（(][^）)]*[）)])?\s*[：:]\s*\S")

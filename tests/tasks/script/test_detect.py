@@ -16,6 +16,7 @@ from tasks.script.detect import format_of, sniff
         ("INT. A - DAY\n\nBOB\nHi.", "fountain"),
         ("Title：电影\nAuthor：匿名\n\nINT。 医院-天\n\n约翰\n这是什么地方？", "fountain"),
         ("第一集：开端\n", "zh"),
+        ("场景3：客厅 日 内\n", "zh"),
         ("**1-1 日 内 新沪市**\n", "zh"),
         ("△他走进来。\n", "zh"),
         ("【字幕：三年后】\n", "zh"),
