@@ -178,7 +178,25 @@ def validate(script: Path = typer.Argument(..., help="The script to lint.")) -> 
         raise typer.Exit(1)
 
 
+def dub(
+    render_dir: Path = typer.Argument(..., help="A finished render's --out folder."),
+    lang: str = typer.Option(..., "--lang", help="Target language, e.g. en or zh."),
+    translations: Path | None = typer.Option(None, help="Sidecar translations YAML (default <script>.<lang>.yaml)."),
+) -> None:
+    """Dub a rendered episode: translated dialogue over the M&E stem, picture stream-copied, shot lengths kept."""
+    from tasks.assembly.dub_episode import dub_episode
+
+    report = dub_episode(render_dir, lang, sidecar=translations)
+    for message in report["unfit"]:
+        typer.echo(f"warning: {message}", err=True)
+    typer.echo(
+        f"{report['episode']}: {report['lines']} lines dubbed ({report['sped_up']} sped up, {len(report['unfit'])} too long), "
+        f"{report['integrated_lufs']:.1f} LUFS"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("render")(render)
     app.command("plan")(plan_cmd)
     app.command("validate")(validate)
+    app.command("dub")(dub)

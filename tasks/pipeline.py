@@ -11,7 +11,7 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from schemas.errors import ConfigError
@@ -301,7 +301,12 @@ def finish(
         "episode.srt": staging / "episode.srt", "episode.vtt": staging / "episode.vtt", "cover.jpg": cover,
         **{f"stems/{name}.wav": path for name, path in stems.items()},
     }  # fmt: skip
-    documents = {"plan.json": job.plan.model_dump(mode="json"), "qc.json": qc}
+    documents = {
+        "plan.json": job.plan.model_dump(mode="json"),
+        "qc.json": qc,
+        "timing.json": line_timing(timing),
+        "casting.json": {name: asdict(voice) for name, voice in job.casting.items()},
+    }
     written = deliver(out, episode=episode, files=files, documents=documents)
     emit("deliver", status="done", detail=str(out / "episode.mp4"))
     generated = sum(1 for s in shots if not s.cached)
@@ -327,6 +332,23 @@ def finish(
     }
 
 
+def line_timing(timing: Timing) -> dict:
+    """Where every spoken line sits in the episode (48 kHz samples), and the slot it may fill (dubbing uses it)."""
+    lines = []
+    for request, offset in zip(timing.requests, timing.offsets, strict=True):
+        shot_end = offset + request.frames * (request.sample_rate // request.fps)
+        starts = [offset + spoken.start_sample for spoken in request.lines]
+        for i, spoken in enumerate(request.lines):
+            later = [s for s in starts if s > starts[i]]
+            lines.append({
+                "shot_id": request.shot.id, "index": i, "character": spoken.character, "text": spoken.text,
+                "line": request.shot.dialogue[i].line, "lang": spoken.lang, "start_sample": starts[i],
+                "samples": spoken.samples, "slot_end_sample": min([shot_end, *later]),
+                "parenthetical": spoken.parenthetical,
+            })  # fmt: skip
+    return {"sample_rate": 48_000, "total_samples": timing.total_samples, "lines": lines}
+
+
 def _cover_frame(shots: Sequence[ShotArtifact]):
     """A frame from the middle of the episode's first dialogue-heavy stretch, decoded from the shot file."""
     import av
@@ -345,9 +367,6 @@ def record(job: Job, summary: dict) -> int | None:
         return None
     from storage.db import make_engine, migrate, session_scope
     from storage.repository import finish_render, record_take, save_casting, start_render
-    from dataclasses import asdict
-
-    voice_to_dict = asdict
 
     migrate(job.db)
     engine = make_engine(job.db)
@@ -365,5 +384,5 @@ def record(job: Job, summary: dict) -> int | None:
                 cached=take["cached"],
             )  # fmt: skip
         finish_render(session, render_id, status="completed", episode_uri=summary["episode"], qc=summary)
-        save_casting(session, job.plan.title, {k: voice_to_dict(v) for k, v in job.casting.items()})
+        save_casting(session, job.plan.title, {k: asdict(v) for k, v in job.casting.items()})
     return render_id
