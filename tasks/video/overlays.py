@@ -81,8 +81,8 @@ def title_cards(
         start = min(max(int(round(cue.at * fps)), 0), frames)
         seconds = cue.duration if cue.duration > 0 else CARD_DEFAULT_SECONDS
         end = min(frames, start + max(1, int(round(seconds * fps))))
-        sprite = Sprite.from_rgba(
-            rgba, int((width - rgba.shape[1]) / 2), int(height * 0.36 - rgba.shape[0] / 2)
-        )
+        # Centred below the faces of every framing and above the subtitle band (which starts near 72 %).
+        y = int(height * 0.6 - rgba.shape[0] / 2)
+        sprite = Sprite.from_rgba(rgba, int((width - rgba.shape[1]) / 2), y)
         cards.append(TitleCard(sprite, start, end))
     return cards

@@ -60,11 +60,10 @@ class Stage:
             if rgba.size:
                 Sprite.from_rgba(self._lit(rgba), x, y).blend(base)
         self.base = base
-        self.rects = self._rects(cw, ch)
+        self._layout(cw, ch, font)
         self._heads: dict[tuple[int, int, bool], Sprite] = {}
         self._mouths: dict[tuple[int, int], np.ndarray] = {}
         self._patches: dict[tuple[int, FaceState], np.ndarray] = {}
-        self._tags = [self._tag_sprites(i, font) for i in range(len(self.figures))]
         self._glows = [self._glow(fig) for fig in self.figures]
         self.canvas = base.copy()
         self._shown: list[FaceState | None] = [None] * len(self.figures)
@@ -78,45 +77,47 @@ class Stage:
         lut = np.stack([np.clip(ramp * g, 0, 255) for g in self.light] + [ramp], axis=-1)
         return cv2.LUT(np.ascontiguousarray(rgba), lut.astype(np.uint8)[None, :, :])
 
-    def _rects(self, cw: int, ch: int) -> list[tuple[int, int, int, int]]:
-        order = sorted(range(len(self.figures)), key=lambda i: self.figures[i].cx)
-        rects: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * len(self.figures)
+    def _layout(self, cw: int, ch: int, font_path: str | None) -> None:
+        """Each figure's patch rectangle and name tags; neighbours split the space at the midpoint."""
+        n = len(self.figures)
+        order = sorted(range(n), key=lambda i: self.figures[i].cx)
+        self.rects: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * n
+        self._tags: list[tuple[Sprite, Sprite] | None] = [None] * n
         for rank, i in enumerate(order):
             f = self.figures[i]
-            x0, x1 = f.cx - 0.66 * f.h, f.cx + 0.66 * f.h
-            if rank > 0:
-                prev = self.figures[order[rank - 1]]
-                x0 = max(x0, (prev.cx + f.cx) / 2)
-            if rank + 1 < len(order):
-                nxt = self.figures[order[rank + 1]]
-                x1 = min(x1, (nxt.cx + f.cx) / 2)
-            y0 = f.top - (0.45 * f.h + self._tag_height(f) + 4 if f.tag == "above" else 0.45 * f.h) - f.breath
-            y1 = f.top + (1.22 * f.h + self._tag_height(f) + 4 if f.tag == "chest" else 1.4 * f.h)
-            rects[i] = (max(int(x0), 0), max(int(y0), 0), min(int(x1), cw), min(int(np.ceil(y1)), ch))
-        return rects
+            lim0 = (self.figures[order[rank - 1]].cx + f.cx) / 2 if rank > 0 else 0.0
+            lim1 = (self.figures[order[rank + 1]].cx + f.cx) / 2 if rank + 1 < n else float(cw)
+            tags = (
+                None
+                if f.tag == "none"
+                else self._tag_pair(f, font_path, 2 * min(f.cx - lim0, lim1 - f.cx), ch)
+            )
+            half = max(0.66 * f.h, tags[0].width / 2 + 1 if tags else 0.0)
+            tag_h = tags[0].height + 4 if tags else 0
+            y0 = f.top - 0.45 * f.h - (tag_h if f.tag == "above" else 0) - f.breath
+            y1 = f.top + (1.22 * f.h + tag_h if f.tag == "chest" else 1.4 * f.h)
+            x0, x1 = max(lim0, f.cx - half), min(lim1, f.cx + half)
+            self.rects[i] = (max(int(x0), 0), max(int(y0), 0), min(int(x1), cw), min(int(np.ceil(y1)), ch))
+            self._tags[i] = tags
 
     @staticmethod
-    def _tag_size(f: Figure) -> int:
-        return int(min(max(0.16 * f.h, 24), 44))
-
-    def _tag_height(self, f: Figure) -> int:
-        return int(self._tag_size(f) * 1.9)
-
-    def _tag_sprites(self, i: int, font_path: str | None) -> tuple[Sprite, Sprite] | None:
-        f = self.figures[i]
-        if f.tag == "none":
-            return None
-        x0, _, x1, _ = self.rects[i]
-        size = self._tag_size(f)
+    def _tag_pair(f: Figure, font_path: str | None, avail: float, ch: int) -> tuple[Sprite, Sprite]:
+        """Inactive and speaking versions of the name tag, shrunk (then shortened) to fit ``avail`` pixels."""
+        size = int(min(max(0.16 * f.h, 0.012 * ch), 0.022 * ch))
+        floor = max(10, int(0.008 * ch))
+        name = f.name
+        font = load_font(font_path, size)
+        while font.getlength(name) + 0.7 * size > avail and size > floor:
+            size -= 1
+            font = load_font(font_path, size)
+        while len(name) > 1 and font.getlength(name) + 0.7 * size > avail:
+            name = name[:-2] + "…"  # drop one more character each round, keep the ellipsis
+        pad = max(3, size // 3)
         sprites = []
         for active in (False, True):
-            font = load_font(font_path, size)
-            while font.getlength(f.name) + size > (x1 - x0) and size > 12:  # shrink to fit between neighbours
-                size -= 2
-                font = load_font(font_path, size)
             box = (*f.look.clothing, 235) if active else (20, 20, 24, 150)
             fill = (255, 255, 255) if active else (210, 210, 210)
-            rgba = text_rgba([f.name], font, fill=fill, box=box, padding=max(4, size // 3))
+            rgba = text_rgba([name], font, fill=fill, box=box, padding=pad)
             y = f.top - 0.42 * f.h - rgba.shape[0] if f.tag == "above" else f.top + 1.22 * f.h
             sprites.append(Sprite.from_rgba(rgba, int(f.cx - rgba.shape[1] / 2), int(y)))
         return sprites[0], sprites[1]
