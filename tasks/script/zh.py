@@ -220,6 +220,8 @@ class _Parser:
             return True
         if re.search(r"[\u4e00-\u9fff]", name) and len(name) > 8:
             return False
+        if not re.search(r"[^\W\d_]", name) or (name.isascii() and name.islower()):
+            return False  # "23:00 …", "http://…": a time or a link, not a speaker
         return not SPEECH_VERB_END.search(name)
 
     @staticmethod

@@ -149,6 +149,15 @@ def test_action_captions_and_sound_cues() -> None:
     ]
 
 
+def test_times_and_links_are_not_speakers() -> None:
+    script = parse_text("1-1 日 内 客厅\n23:00 门开了。\nhttps://example.com 是地址。\nTony：Hi.\n")
+    assert script.speakers() == ["Tony"]
+    assert [e.text for e in script.elements() if e.kind is K.action] == [
+        "23:00 门开了。",
+        "https://example.com 是地址。",
+    ]
+
+
 def test_labels_are_not_speakers() -> None:
     got = [
         (e.kind, e.text)
