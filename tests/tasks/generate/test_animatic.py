@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 import time
 import types
@@ -108,6 +109,12 @@ def test_exact_frame_count_shape_and_laziness() -> None:
     assert len(frames) == 9
     assert all(f.shape == (H, W, 3) and f.dtype == np.uint8 for f in frames)
     assert shot.effects.shape == (9 * 1600, 2) and shot.effects.dtype == np.float32
+
+
+def test_info_is_plain_json() -> None:
+    info = AnimaticBackend().generate(make_request(frames=2)).info
+    assert json.loads(json.dumps(info)) == info
+    assert set(info["positions"]) == {"林婉", "陈总"} and info["plate"]["kind"] == "office"
 
 
 def test_default_delivery_size() -> None:
