@@ -294,6 +294,28 @@ def _is_transition(para: list[Line]) -> bool:
     return s.endswith("TO:") or s in TRANSITIONS
 
 
+def _parenthetical_end(rest: list[Line], i: int) -> int | None:
+    """The index of the line closing a parenthetical that opens on ``rest[i]``, or None if none opens there.
+
+    ``(beat)`` closes on its own line; ``(starting`` … ``the engine)`` spans lines until one ends with ``)``.
+    ``(smiles) I know.`` is dialogue, and so is an opening bracket that never closes.
+    """
+    first = rest[i].text
+    if not first.startswith(("(", "（")):
+        return None
+    if first.endswith((")", "）")):
+        return i
+    if ")" in first or "）" in first:
+        return None
+    for end in range(i + 1, len(rest)):
+        text = rest[end].text
+        if text.startswith(("(", "（")):
+            return None
+        if text.endswith((")", "）")):
+            return end
+    return None
+
+
 class _Body:
     """Walks the paragraphs and collects pieces in order."""
 
@@ -373,19 +395,13 @@ class _Body:
         i = 0
         while i < len(rest):
             line, s = rest[i], rest[i].text
-            if s[:1] in "(（":
-                end = i
-                while end < len(rest) and not rest[end].text.endswith((")", "）")):
-                    if end > i and rest[end].text[:1] in "(（":
-                        end = len(rest)
-                        break
-                    end += 1
-                if end < len(rest) and (end == i or ")" not in s and "）" not in s):
-                    flush()
-                    text = " ".join(r.text for r in rest[i : end + 1])
-                    self.add(ElementKind.parenthetical, strip_emphasis(text), line.no, **who)
-                    i = end + 1
-                    continue
+            end = _parenthetical_end(rest, i)
+            if end is not None:
+                flush()
+                text = " ".join(r.text for r in rest[i : end + 1])
+                self.add(ElementKind.parenthetical, strip_emphasis(text), line.no, **who)
+                i = end + 1
+                continue
             if s.startswith("~"):
                 flush()
                 self.add(ElementKind.lyrics, strip_emphasis(s[1:].strip()), line.no, **who)

@@ -221,3 +221,11 @@ def test_dialogue_lines_group_cue_and_words() -> None:
     script = parse_text("INT. A - DAY\n\nMIA\n(cold)\nNo.\n\nThe door SLAMS.\n\nRAY ^\nYes.\n")
     got = [(d.character, d.text, d.parenthetical, d.dual) for d in script.dialogue_lines()]
     assert got == [("MIA", "No.", "cold", False), ("RAY", "Yes.", None, True)]
+
+
+def test_brackets_inside_dialogue_that_are_not_parentheticals() -> None:
+    got = seq("BOB\n(smiles) I know.\n  \nthen (beat) more\n(never closed\nstill talking")
+    assert got == [
+        (K.character, "BOB"),
+        (K.dialogue, "(smiles) I know.\n\nthen (beat) more\n(never closed\nstill talking"),
+    ]
