@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from model_core.config import ModelError
-from model_core.model import DualStreamMMDiT
+from model_core.model import DualStreamMMDiT, cond_pair
 
 
 def logit_normal(
@@ -90,6 +90,9 @@ def rectified_flow_loss(
             "video_x0 must be (B, Cv, F, H, W) and audio_x0 (B, Ca, N) with one B; "
             f"got {tuple(video_x0.shape)} and {tuple(audio_x0.shape)}"
         )
+    # masks are read below before the model sees them: check them (and their conds) against the latents first
+    cond_pair("video", video_x0, video_cond, video_mask)
+    cond_pair("audio", audio_x0, audio_cond, audio_mask)
     b, _, f, _, _ = video_x0.shape
     n = audio_x0.shape[2]
     dev = video_x0.device

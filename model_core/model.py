@@ -486,8 +486,8 @@ class DualStreamMMDiT(nn.Module):
                 field="sigma_audio",
             )
 
-        vc, vm = _cond_pair("video", video, video_cond, video_mask)
-        ac, am = _cond_pair("audio", audio, audio_cond, audio_mask)
+        vc, vm = cond_pair("video", video, video_cond, video_mask)
+        ac, am = cond_pair("audio", audio, audio_cond, audio_mask)
         if video_ref is not None:
             _tensor("video_ref", video_ref, 5, f"({b}, {c}, Fr, {h}, {w})")
             if video_ref.shape[:2] != (b, c) or video_ref.shape[3:] != (h, w) or video_ref.shape[2] % pt:
@@ -647,7 +647,7 @@ def _tensor(name: str, x: object, dims: int, expected: str) -> None:
         raise ModelError(f"{name} must be a float tensor {expected}; got {got}", field=name)
 
 
-def _cond_pair(name: str, latent: Tensor, cond: Tensor | None, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+def cond_pair(name: str, latent: Tensor, cond: Tensor | None, mask: Tensor | None) -> tuple[Tensor, Tensor]:
     """Condition latent and mask for one stream; both absent = generate everything (zeros)."""
     if (cond is None) != (mask is None):
         raise ModelError(

@@ -249,6 +249,16 @@ def test_flow_loss_scores_only_the_generated_region() -> None:
     loss.backward()
 
 
+def test_flow_loss_checks_masks_first() -> None:
+    model = build()
+    x = inputs(model)
+    with pytest.raises(ModelError, match=r"video_mask has shape \(2, 4\)"):
+        rectified_flow_loss(model, x["video"], x["audio"], x["text_tokens"], video_cond=x["video"],
+                            video_mask=torch.ones(2, 4), diffusion_forcing=True)  # fmt: skip
+    with pytest.raises(ModelError, match="one B"):
+        rectified_flow_loss(model, x["video"], x["audio"][:1], x["text_tokens"])
+
+
 def test_logit_normal_sigma() -> None:
     s = logit_normal((20000,), generator=torch.Generator().manual_seed(0))
     assert (s > 0).all() and (s < 1).all()
