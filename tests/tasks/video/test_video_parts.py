@@ -1,4 +1,4 @@
-"""Units of the procedural video package: sprites, wrapping, camera paths, plates, lip-sync envelopes, looks."""
+"""Units of the video package: sprites, wrapping, camera paths, plates, lip-sync envelopes, looks."""
 
 from __future__ import annotations
 
