@@ -105,7 +105,7 @@ class _Parser:
             fields.setdefault("lang", detect_lang(text, "zh"))
         self.pieces.append(Element(kind=kind, text=text, line=line, **fields))
 
-    def brackets(self, text: str, line: int) -> tuple[str, list[tuple[ElementKind, str]]]:
+    def brackets(self, text: str) -> tuple[str, list[tuple[ElementKind, str]]]:
         """``text`` without its ``【键：值】`` spans, and the elements those spans stand for."""
         found: list[tuple[ElementKind, str]] = []
 
@@ -126,6 +126,7 @@ class _Parser:
 
     # -- lines -----------------------------------------------------------------------------------------------
     def line(self, s: str, no: int, raw: str) -> None:
+        """Take one cleaned line: header blocks first, then scene structure, then the scene body."""
         if not s:
             if self.mode == "synopsis" and self.synopsis:
                 self.mode = None
@@ -136,68 +137,64 @@ class _Parser:
             self.dialogue(name, ext, s, line_no, no)
             return
         self.drop_pending()
-        if m := TITLE_RE.match(s):
-            if not self.title:
-                self.title = m.group("title").strip()
-            self.mode = None
+        if self.header(s):
             return
+        if m := EPISODE_RE.match(s):
+            self.episode_head(m, no)
+        elif (m := SCENE_RE.match(s)) or (m := SCENE_ORDINAL_RE.match(s)):
+            self.scene_head(m, s, no, raw)
+        elif self.mode == "cast" and self.cast_entry(s):
+            pass
+        elif self.mode == "synopsis" and self.scene is None:
+            self.synopsis.append(s)
+        elif m := CAST_LINE_RE.match(s):
+            self.mode = None
+            target = self.scene.declared if self.scene else self.pending_cast
+            target.extend(n for n in split_names(m.group("names")) if n not in target)
+        else:
+            self.mode = None
+            self.body(s, no)
+
+    def header(self, s: str) -> bool:
+        """The title, the 大纲 and the 人物小传 block start; True when ``s`` was one of them."""
+        if m := TITLE_RE.match(s):
+            self.title = self.title or m.group("title").strip()
+            self.mode = None
+            return True
         if (m := TITLE_KEY_RE.match(s)) and not self.title:
             self.title = m.group("title").strip()
-            return
+            return True
         if not self.pieces and not self.scene and (m := SYNOPSIS_RE.match(s)):
             self.mode = "synopsis"
             if m.group("text"):
                 self.synopsis.append(m.group("text").strip())
-            return
-        if m := CAST_RE.fullmatch(s):
-            if not m.group("text") or parse_entry(m.group("text")):
-                self.mode = "cast"
-                if m.group("text"):
-                    self.cast_entry(m.group("text"))
-                return
-        if m := EPISODE_RE.match(s):
-            self.episode_head(m, no)
-            return
-        if (m := SCENE_RE.match(s)) or (m := SCENE_ORDINAL_RE.match(s)):
-            self.scene_head(m, s, no, raw)
-            return
-        if self.mode == "cast" and self.cast_entry(s):
-            return
-        self.mode = None if self.mode == "cast" else self.mode
-        if self.mode == "synopsis" and self.scene is None:
-            self.synopsis.append(s)
-            return
-        if m := CAST_LINE_RE.match(s):
-            names = split_names(m.group("names"))
-            target = self.scene.declared if self.scene else self.pending_cast
-            target.extend(n for n in names if n not in target)
-            return
+            return True
+        if (m := CAST_RE.fullmatch(s)) and (not m.group("text") or parse_entry(m.group("text"))):
+            self.mode = "cast"
+            if m.group("text"):
+                self.cast_entry(m.group("text"))
+            return True
+        return False
+
+    def body(self, s: str, no: int) -> None:
+        """A line inside the script proper: △ action, 角色：台词, or prose (action too)."""
         if s[0] in "△▲":
-            text, found = self.brackets(s[1:].strip(), no)
-            if text:
-                self.add(ElementKind.action, text, no)
-            self.emit_brackets(found, no)
-            return
-        if (m := SPEAKER_RE.match(s)) and self.is_speaker(m.group("name")):
-            name = m.group("name")
+            s = s[1:].strip()
+        elif (m := SPEAKER_RE.match(s)) and self.is_speaker(m.group("name")):
+            name, rest = m.group("name"), m.group("rest").strip()
             ext = self.extension(m.group("ext"))
-            rest = m.group("rest").strip()
             if m.group("ext") and ext is None:  # 苏晓（轻声）：台词 — a cue, not an extension
                 rest = f"（{m.group('ext').strip()[1:-1]}）{rest}"
-            if name in BRACKET_KINDS and rest:
+            if name in BRACKET_KINDS and rest:  # 字幕：三年后 without the 【】
                 self.add(BRACKET_KINDS[name], rest, no)
             elif rest:
                 self.dialogue(name, ext, rest, no, no)
             else:
                 self.pending_speaker = (name, ext, no, s)
             return
-        text, found = self.brackets(s, no)
+        text, found = self.brackets(s)
         if text:
-            label = re.match(r"^(?P<key>[^：:]{1,4})[：:]\s*(?P<rest>.+)$", text)
-            if label and label.group("key") in BRACKET_KINDS:
-                self.add(BRACKET_KINDS[label.group("key")], label.group("rest"), no)
-            else:
-                self.add(ElementKind.action, text, no)
+            self.add(ElementKind.action, text, no)
         self.emit_brackets(found, no)
 
     def drop_pending(self) -> None:
@@ -235,7 +232,7 @@ class _Parser:
         """Character, then the dialogue split at its bracketed cues: ``台词（停顿）台词`` → dialogue, cue,
         dialogue.
         """
-        rest, found = self.brackets(rest, line)
+        rest, found = self.brackets(rest)
         segments: list[tuple[ElementKind, str]] = []
         pos = 0
         for m in CUE_RE.finditer(rest):
