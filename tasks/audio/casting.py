@@ -84,15 +84,9 @@ BASE_VOICE = {
 }
 
 NARRATORS = {
-    "旁白",
-    "画外音",
-    "narrator",
-    "narration",
-    "the narrator",
-    "voice over",
-    "voiceover",
-    "announcer",
-}
+    "旁白", "画外音", "广播", "播音", "电台", "narrator", "narration", "the narrator", "voice over", "voiceover",
+    "announcer", "radio", "tv", "pa", "loudspeaker",
+}  # fmt: skip
 
 # eSpeak variants that sound like distinct people (the robotic and novelty ones are left out).
 FEMALE_VARIANTS = tuple("f1 f2 f3 f4 f5 Annie Alicia Andrea belinda steph anika linda".split())
@@ -101,13 +95,13 @@ OLD_FEMALE_VARIANTS = ("grandma",)
 OLD_MALE_VARIANTS = ("grandpa",)
 
 _FEMALE_HINTS = re.compile(
-    r"妈|母|姐|妹|女|婆|奶|娘|嫂|姑|姨|妻|媳|小姐|夫人|太太|公主|皇后|"
-    r"\b(mrs|ms|miss|lady|queen|mother|mom|mum|aunt|grandma|sister|girl|woman|wife|princess|madam)\b",
+    r"妈|母|姐|妹|女|婆|奶|娘|嫂|姑|姨|妻|媳|她|小姐|夫人|太太|公主|皇后|"
+    r"\b(mrs|ms|miss|lady|queen|mother|mom|mum|aunt|grandma|sister|girl|woman|wife|princess|madam|she|her)\b",
     re.IGNORECASE,
 )
 _MALE_HINTS = re.compile(
-    r"爸|父|哥|弟|爷|叔|伯|舅|公子|先生|少爷|总裁|老板|王爷|皇上|男|"
-    r"\b(mr|sir|lord|king|father|dad|uncle|grandpa|brother|boy|man|husband|prince|detective|officer)\b",
+    r"爸|父|哥|弟|爷|叔|伯|舅|(?<!其)他|公子|先生|少爷|总裁|老板|王爷|皇上|男|"
+    r"\b(mr|sir|lord|king|father|dad|uncle|grandpa|brother|boy|man|husband|prince|he|his|him)\b",
     re.IGNORECASE,
 )
 

@@ -125,7 +125,7 @@ CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...], Prosody]] = {
     ),
     "laughing": (
         ("laughing", "laughs", "chuckling", "chuckles", "giggling", "giggles", "amused", "grinning"),
-        ("大笑", "哈哈", "笑着", "笑道", "轻笑", "偷笑"),
+        ("大笑", "哈哈", "笑着", "笑道", "轻笑", "偷笑", "笑"),
         P(rate_scale=1.05, pitch_shift=8, range_scale=1.3, volume_scale=1.1),
     ),
     "bitter_smile": (
@@ -196,8 +196,8 @@ CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...], Prosody]] = {
     ),
     "urgent": (
         ("urgent", "urgently", "hurried", "hurriedly", "frantic", "frantically", "quickly", "rushed",
-         "rapidly", "breathless", "breathlessly"),
-        ("急切", "着急", "焦急", "急忙", "急促", "连忙", "赶紧", "匆忙"),
+         "rapidly", "breathless", "breathlessly", "interrupting", "cutting in", "cuts in"),
+        ("急切", "着急", "焦急", "急忙", "急促", "连忙", "赶紧", "匆忙", "打断", "插话", "抢白"),
         P(rate_scale=1.3, pitch_shift=4, range_scale=1.1, volume_scale=1.1),
     ),
     "smug": (
@@ -220,8 +220,13 @@ CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...], Prosody]] = {
     "threatening": (
         ("threatening", "threateningly", "menacing", "menacingly", "ominous", "ominously", "dangerously",
          "through gritted teeth", "through clenched teeth"),
-        ("威胁", "阴狠", "狠狠", "咬牙切齿", "阴冷", "阴沉"),
+        ("威胁", "阴狠", "狠狠", "咬牙切齿", "咬牙", "阴冷", "阴沉"),
         P(rate_scale=0.85, pitch_shift=-8, range_scale=0.6, volume_scale=1.05),
+    ),
+    "calm": (
+        ("calm", "calmly", "evenly", "composed", "matter-of-fact", "matter-of-factly", "unruffled", "level"),
+        ("平静", "淡定", "冷静", "镇定", "不卑不亢", "心平气和", "从容"),
+        P(rate_scale=0.95, pitch_shift=-2, range_scale=0.75, volume_scale=0.95),
     ),
 }
 # fmt: on
@@ -231,19 +236,21 @@ _SPLIT = re.compile(r"[,，、;；/|]|\band\b|\bbut\b|\bthen\b")
 _BRACKETS = "()（）[]【】"
 
 
-def _compile() -> tuple[list[tuple[re.Pattern[str], str]], list[tuple[str, str]]]:
-    english: list[tuple[str, str]] = []
-    chinese: list[tuple[str, str]] = []
+def _compile() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One alternation of every phrase, longest first: a regex scan then finds the leftmost-longest cue, so
+    ``苦笑着`` is a bitter smile (not ``笑着``) and ``冷笑`` is a sneer (not ``笑``)."""
+    names: dict[str, str] = {}
     for name, (en, zh, _) in CUES.items():
-        english += [(phrase, name) for phrase in en]
-        chinese += [(phrase, name) for phrase in zh]
-    english.sort(key=lambda item: -len(item[0]))
-    chinese.sort(key=lambda item: -len(item[0]))
-    patterns = [(re.compile(rf"\b{re.escape(phrase)}\b", re.IGNORECASE), name) for phrase, name in english]
-    return patterns, chinese
+        for phrase in (*en, *zh):
+            names.setdefault(phrase.casefold(), name)
+    alternatives = []
+    for phrase in sorted(names, key=lambda p: (-len(p), p)):
+        body = re.escape(phrase)
+        alternatives.append(rf"\b{body}\b" if phrase.isascii() else body)  # English by whole word
+    return re.compile("|".join(alternatives), re.IGNORECASE), names
 
 
-_ENGLISH, _CHINESE = _compile()
+_PATTERN, _NAMES = _compile()
 
 
 def cues_in(parenthetical: str | None) -> list[str]:
@@ -253,21 +260,8 @@ def cues_in(parenthetical: str | None) -> list[str]:
     text = parenthetical.strip().strip(_BRACKETS).strip()
     found: dict[str, None] = {}
     for part in _SPLIT.split(text):
-        rest = part
-        hits: list[tuple[int, str]] = []
-        for (
-            phrase,
-            name,
-        ) in _CHINESE:  # longest first; a matched phrase is blanked so 冷笑 does not also give 笑
-            while (at := rest.find(phrase)) >= 0:
-                hits.append((at, name))
-                rest = rest[:at] + " " * len(phrase) + rest[at + len(phrase) :]
-        for pattern, name in _ENGLISH:
-            for m in pattern.finditer(rest):
-                hits.append((m.start(), name))
-            rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)
-        for _, name in sorted(hits):
-            found.setdefault(name, None)
+        for m in _PATTERN.finditer(part):
+            found.setdefault(_NAMES[m.group(0).casefold()], None)
     return list(found)
 
 

@@ -51,6 +51,19 @@ def test_assignment_gives_distinct_voices_and_fits_the_hints() -> None:
     assert narrator.engine_voice == "cmn" and narrator.pitch_range <= 40
 
 
+def test_gender_hints_from_descriptions_and_announcers_are_neutral() -> None:
+    cast = cast_voices(
+        [
+            Character(name="陆天擎", description="集团CEO，他的公司濒临破产"),
+            Character(name="苏晓", description="其他人都走了，她留下"),
+            Character(name="广播"),
+        ],
+        "zh",
+    )
+    assert cast["陆天擎"].variant in MALE_VARIANTS and cast["苏晓"].variant in FEMALE_VARIANTS
+    assert cast["广播"].engine_voice == "cmn"
+
+
 def test_english_cast_and_narrator() -> None:
     cast = cast_voices([Character(name="MARA", gender="female"), Character(name="NARRATOR")], "en")
     assert cast["MARA"].engine_voice.startswith("en-us+")

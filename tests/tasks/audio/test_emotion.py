@@ -53,6 +53,9 @@ def test_matching_is_by_containment_and_synonym() -> None:
     assert cues_in("(angrily, through gritted teeth)") == ["angry", "threatening"]
     assert cues_in("(Furious)") == ["angry"]
     assert cues_in("（冷笑一声）") == ["sneer"]  # 冷笑 is a sneer, not a laugh
+    assert cues_in("（笑）") == ["laughing"]
+    assert cues_in("（苦笑着摇头）") == ["bitter_smile"]  # leftmost-longest: 苦笑, not 笑着
+    assert cues_in("（咬牙，平静）") == ["threatening", "calm"]
     assert cues_in("（低声，颤抖着说）") == ["softly", "trembling"]
     assert cues_in("(coldly, then a beat)") == ["cold", "beat"]
     assert cues_in("(flattered)") == []  # whole words only: not 'flat'

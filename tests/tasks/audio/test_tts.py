@@ -314,3 +314,70 @@ def test_http_engine_errors(tts_server: str) -> None:
     with pytest.raises(TTSUnavailable, match="cannot reach"):
         HttpTTSEngine("http://127.0.0.1:9", timeout=2).version()
     assert issubclass(TTSUnavailable, ReelwrightError)
+
+
+# ------------------------------------------------------------------------------------------------ real world
+
+
+def test_every_line_of_a_real_chinese_episode_is_spoken_and_timed() -> None:
+    """《哥哥》第一集 (shared fixture): every dialogue line speaks, with per-character timings inside the audio."""
+    from schemas.script import Character, ElementKind
+    from tasks.audio.casting import cast_voices
+    from tasks.audio.emotion import prosody_for
+    from tasks.script import parse_script
+    from tests.conftest import shared_fixture
+
+    script = parse_script(shared_fixture("zh", "gege_ep1.md"))
+    declared = {c.name for c in script.characters}
+    cast = cast_voices(
+        [*script.characters, *(Character(name=n) for n in script.speakers() if n not in declared)], "zh"
+    )
+    assert all(v.base == "cmn" for v in cast.values())
+    engine = get_engine("espeak")
+    spoken, recognised, parenthetical = 0, 0, None
+    for el in script.elements():
+        if el.kind is ElementKind.parenthetical:
+            parenthetical = el.text
+            continue
+        if el.kind is ElementKind.dialogue:
+            speech = speak_line(
+                el.text,
+                lang=el.lang or "zh",
+                voice=cast[el.character],
+                parenthetical=parenthetical,
+                engine=engine,
+            )
+            said = clean_text(el.text)
+            assert "".join(w.text for w in speech.words) == said.replace(" ", ""), el.line
+            assert speech.words and speech.words[-1].end <= len(speech.samples) / RATE
+            assert all(a.start <= b.start for a, b in zip(speech.words, speech.words[1:], strict=False))
+            recognised += bool(parenthetical) and prosody_for(parenthetical)[1]
+            spoken += 1
+        parenthetical = None
+    assert spoken >= 40 and recognised >= 3
+
+
+def test_http_engine_decodes_a_real_24k_float_wav_and_spreads_words() -> None:
+    """The CosyVoice prompt WAV (24 kHz float32, Mandarin) served without word timings."""
+    from tests.conftest import shared_fixture
+
+    wav = shared_fixture("audio", "speech_zh_f32_24k.wav").read_bytes()
+    transcript = "希望你以后能够做的比我还好呦。"
+
+    class Handler(_Handler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self._send(200, {"audio_wav_base64": base64.b64encode(wav).decode(), "words": []})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        engine = HttpTTSEngine(f"http://127.0.0.1:{server.server_address[1]}", timeout=5)
+        speech = engine.synthesize(transcript, Voice("alice"), NEUTRAL)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert speech.samples.dtype == np.float32 and 3.0 * RATE < len(speech.samples) < 4.0 * RATE
+    assert "".join(w.text for w in speech.words) == transcript
+    assert len(speech.words) == len(transcript) - 1  # one unit per character, the full stop joins the last
+    assert all(a.end <= b.start + 1e-9 for a, b in zip(speech.words, speech.words[1:], strict=False))
