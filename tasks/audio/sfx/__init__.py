@@ -133,7 +133,7 @@ def synthesize(
             x = fades(x[:n], 0.0, min(0.05, duration / 4)) if not spec.loops else x[:n]
         elif len(x) < n:
             x = np.concatenate([x, np.zeros((n - len(x), 2))])
-    else:
+    elif not spec.loops:  # a loop's last sample must flow into its first: no trim, no fade
         x = _trim_tail(x)
         x = fades(x, 0.0, 0.005)
     peak = np.abs(x).max()

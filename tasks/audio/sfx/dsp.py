@@ -139,13 +139,19 @@ def pink(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def smooth_random(n: int, rng: np.random.Generator, rate_hz: float, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
-    """A slowly wandering control signal (n,) in [lo, hi]: random points every 1/rate_hz s, cosine-interpolated."""
+    """A slowly wandering control signal (n,) in [lo, hi]: random points every 1/rate_hz s, cosine-interpolated.
+
+    The curve is computed on a 1 ms grid and linearly interpolated to samples (a control signal needs no more).
+    """
     points = max(2, int(n / RATE * rate_hz) + 2)
     values = rng.uniform(lo, hi, points)
-    pos = np.arange(n) / RATE * rate_hz
+    step = 48
+    grid = np.arange(0, n + step, step)
+    pos = grid / RATE * rate_hz
     i = np.minimum(pos.astype(int), points - 2)
     frac = 0.5 - 0.5 * np.cos(np.pi * (pos - i))
-    return values[i] * (1 - frac) + values[i + 1] * frac
+    coarse = values[i] * (1 - frac) + values[i + 1] * frac
+    return np.interp(np.arange(n), grid, coarse)
 
 
 def chirp(f0: float, f1: float, duration: float, *, curve: str = "exp") -> np.ndarray:

@@ -76,7 +76,7 @@ def wind(rng: np.random.Generator, length: float) -> np.ndarray:
     for lo, hi, rate, gain in ((80, 400, 0.25, 1.0), (300, 1200, 0.4, 0.7), (900, 2400, 0.6, 0.35)):
         band = bandpass(base, lo, hi)
         for ch in range(2):
-            out[:, ch] += gain * band * smooth_random(n, rng, rate, 0.1, 1.0) ** 1.5
+            out[:, ch] += gain * band * smooth_random(n, rng, rate, 0.35, 1.0) ** 1.5
     whistle_f = smooth_random(n, rng, 0.3, 700, 1100)
     whistle = np.sin(2 * np.pi * np.cumsum(whistle_f) / RATE) * smooth_random(n, rng, 0.4, 0.0, 1.0) ** 3 * 0.05
     out += whistle[:, None]
