@@ -174,9 +174,17 @@ class _Library:
         return 0
 
 
-@cache
+_INIT_LOCK = threading.Lock()
+_LOADED: list[_Library] = []
+
+
 def _library() -> _Library:
-    return _Library()
+    """The process's one initialised library (initialised once even when threads race to first use)."""
+    if not _LOADED:
+        with _INIT_LOCK:
+            if not _LOADED:
+                _LOADED.append(_Library())
+    return _LOADED[0]
 
 
 def version() -> str:
