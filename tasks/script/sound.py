@@ -3,9 +3,9 @@
 Fountain writers put sounds in CAPS ("The door SLAMS. A phone BUZZES twice."), but caps are also used for
 characters' first appearance ("An EXTREMELY HANDSOME MAN"), props ("the LASER PRINTER") and acronyms ("the
 CEO"). A caps run counts as a sound when one of its words is a sound word (a known onomatopoeia or sound verb
-in any inflection) or a drawn-out noise (BZZZT, AAAAH), or when it is a single verb-like word right after a
-noun ("the copier WHIRS"). Chinese scripts mark sounds explicitly with ``【音效：…】``, so CJK action yields
-nothing here.
+in any inflection), a drawn-out noise (BZZZT, AAAAH), a caps word that is a sentence on its own ("KRUMF."),
+or a single verb-like word right after a noun ("the copier WHIRS"). Chinese scripts mark sounds explicitly
+with ``【音效：…】``, so CJK action yields nothing here.
 """
 
 from __future__ import annotations
@@ -81,9 +81,15 @@ def sound_cues(text: str, known_characters: Iterable[str]) -> list[str]:
         if any(_is_sound_word(w) for w in words):
             cues.append(" ".join(words))
             continue
+        if len(words) != 1 or len(words[0]) < 3:
+            continue
+        word = words[0]
+        alone = re.search(r"(^|[.!?…]\s+)$", text[: m.start()]) and re.match(r"^[!?.…]", text[m.end() :])
+        if alone and len(word) >= 3:
+            cues.append(word)  # "KRUMF." — a caps word that is a sentence on its own is a noise
+            continue
         before = re.findall(r"[A-Za-z']+", text[: m.start()])
-        single = len(words) == 1 and len(words[0]) >= 4
-        verb_like = single and re.search(r"[^SIU]S$", words[0]) is not None
+        verb_like = len(word) >= 4 and re.search(r"[^SIU]S$", word) is not None
         if verb_like and before and before[-1].islower() and before[-1].upper() not in DETERMINERS:
-            cues.append(words[0])  # "the copier WHIRS": a noun, then a caps verb
+            cues.append(word)  # "the copier WHIRS": a noun, then a caps verb
     return cues

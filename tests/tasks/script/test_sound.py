@@ -17,7 +17,11 @@ from tasks.script import sound_cues
         ("The kettle WHISTLES. The radio CRACKLES.", ["WHISTLES", "CRACKLES"]),
         ("Tires SCREECHING, then a CRASH.", ["SCREECHING", "CRASH"]),
         ("BZZZT. The lights die.", ["BZZZT"]),
-        ("The copier WHIRS awake.", ["WHIRS"]),  # not in the lexicon: a caps verb right after a noun
+        ("The copier WHIRS awake.", ["WHIRS"]),
+        (
+            "PTEW! The printer spits out the cable. KRUMF.",
+            ["PTEW", "KRUMF"],
+        ),  # a caps sentence of its own  # not in the lexicon: a caps verb right after a noun
     ],
 )
 def test_sounds(text: str, want: list[str]) -> None:
@@ -31,6 +35,7 @@ def test_sounds(text: str, want: list[str]) -> None:
         "An EXTREMELY HANDSOME MAN drinks a beer.",  # a character being introduced
         "RAY (40s), tired eyes, counts cash.",
         "The CEO watches TV. OK.",  # acronyms
+        "MIA. Just MIA.",  # a name alone is not a noise
         "INT. HOUSE - DAY",  # heading words
         "The button reads STANDBY. A LASER PRINTER sits there.",  # emphasis and props
         "门外传来敲门声，BANG。",  # Chinese action: cues come as 【音效：…】
