@@ -7,6 +7,7 @@ size and reduced with area filtering, which anti-aliases the edges.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -157,6 +158,34 @@ def _draw_body(pen: _Pen) -> None:
         pen.rect(-0.76, 3.15, 0.76, 3.3, (40, 36, 34, 255))  # belt
 
 
+# Where the hair meets the forehead, right to left (head units), per hairstyle.
+HAIRLINES: dict[str, list[tuple[float, float]]] = {
+    "long": [(0.4, 0.3), (0.3, 0.24), (-0.3, 0.24), (-0.4, 0.3)],
+    "bob": [(0.4, 0.3), (0.3, 0.24), (-0.3, 0.24), (-0.4, 0.3)],
+    "side_part": [(0.42, 0.26), (-0.1, 0.2), (-0.4, 0.38)],
+    "short": [(0.4, 0.3), (0.0, 0.17), (-0.4, 0.3)],
+    "ponytail": [(0.4, 0.3), (0.0, 0.17), (-0.4, 0.3)],
+    "bun": [(0.4, 0.3), (0.0, 0.17), (-0.4, 0.3)],
+    "buzz": [(0.38, 0.26), (0.0, 0.14), (-0.38, 0.26)],
+}
+
+
+def _cap_arc(left: tuple[float, float], right: tuple[float, float], a: float, y0: float, y1: float,
+             n: int = 24) -> list[tuple[float, float]]:  # fmt: skip
+    """Points on the hair-cap ellipse from the angle of ``right`` over the top to the angle of ``left``.
+
+    Following the cap itself keeps the fringe polygon inside the hair silhouette (no corners poking out).
+    """
+    cy, b = (y0 + y1) / 2, (y1 - y0) / 2
+    t_left = math.atan2((left[1] - cy) / b, left[0] / a)
+    t_right = math.atan2((right[1] - cy) / b, right[0] / a)
+    if t_left > 0:  # y grows downward: the top of the cap is at -pi/2, so walk up from the left through it
+        t_left -= 2 * math.pi
+    if t_right < t_left:
+        t_right += 2 * math.pi
+    return [(a * math.cos(t), cy + b * math.sin(t)) for t in np.linspace(t_left, t_right, n)]
+
+
 def _draw_head(pen: _Pen, mouth: int, eyes_open: bool) -> None:
     look = pen.f.look
     hair = _shade(look.hair, 1.0)
@@ -172,12 +201,13 @@ def _draw_head(pen: _Pen, mouth: int, eyes_open: bool) -> None:
     for side in (-1, 1):
         pen.ellipse(side * 0.38 - 0.07, 0.44, side * 0.38 + 0.07, 0.66, shadow)
     pen.ellipse(-0.38, 0.06, 0.38, 1.0, skin)
-    if style in ("long", "bob"):
-        pen.poly([(-0.4, 0.3), (-0.36, 0.05), (0.36, 0.05), (0.4, 0.3), (0.3, 0.24), (-0.3, 0.24)], hair)
-    elif style == "side_part":
-        pen.poly([(-0.4, 0.38), (-0.38, 0.04), (0.4, 0.06), (0.42, 0.26), (-0.1, 0.2)], hair)
-    elif style in ("short", "ponytail", "bun"):
-        pen.poly([(-0.4, 0.3), (-0.34, 0.04), (0.34, 0.04), (0.4, 0.3), (0.0, 0.17)], hair)
+    hairline = HAIRLINES.get(style)
+    if hairline is not None:  # the fringe: the hair cap's outline over the top, back along the hairline
+        a, y0, y1 = (
+            (0.41, -0.02, 0.6) if style == "buzz" else (0.46, -0.08, 0.8 if style != "short" else 0.62)
+        )
+        cap = _cap_arc(hairline[-1], hairline[0], a, y0, y1)
+        pen.poly(cap + hairline, hair)
     brow = _shade(look.hair, 0.8)
     for side in (-1, 1):
         ex = side * 0.16
