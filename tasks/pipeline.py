@@ -11,6 +11,7 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -260,7 +261,9 @@ def assemble(job: Job, shots: Sequence[ShotArtifact], soundtrack: AudioArtifact)
     from flows.progress import emit
     from tasks.assembly.episode import assemble_episode
 
-    path, cached = assemble_episode(job.store, [s.video for s in shots], soundtrack.path)
+    fps = Fraction(job.plan.fps)
+    durations = [Fraction(s.frames) / fps for s in shots]
+    path, cached = assemble_episode(job.store, [s.video for s in shots], soundtrack.path, durations=durations)
     emit("assemble", status="cached" if cached else "done")
     return path
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from pathlib import Path
 
 from schemas.errors import ConfigError
@@ -13,8 +14,15 @@ from tasks.assembly.mux import join_and_mux
 from tasks.media.files import atomic_path, write_text_atomic
 
 
-def assemble_episode(store: LocalAssetStore, shot_videos: Sequence[str], mix_wav: str, *, audio_bitrate: str = "192k") -> tuple[str, bool]:
-    """Join ``shot_videos`` and mux ``mix_wav``; returns (path, cached)."""
+def assemble_episode(
+    store: LocalAssetStore,
+    shot_videos: Sequence[str],
+    mix_wav: str,
+    *,
+    durations: Sequence[Fraction] | None = None,
+    audio_bitrate: str = "192k",
+) -> tuple[str, bool]:
+    """Join ``shot_videos`` (of exact ``durations``) and mux ``mix_wav``; returns (path, cached)."""
     key = content_key(
         "episode", [Path(p).name for p in shot_videos], Path(mix_wav).name, audio_bitrate,
         code_version("tasks.assembly.mux"),
@@ -23,7 +31,7 @@ def assemble_episode(store: LocalAssetStore, shot_videos: Sequence[str], mix_wav
     if path.is_file():
         return str(path), True
     with store.writing("episodes", key, ".mp4") as tmp:
-        join_and_mux(shot_videos, mix_wav, tmp, audio_bitrate=audio_bitrate)
+        join_and_mux(shot_videos, mix_wav, tmp, audio_bitrate=audio_bitrate, durations=durations)
     return str(path), False
 
 

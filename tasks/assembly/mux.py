@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 
 from tasks.media.ffmpeg import MediaError, run_ffmpeg
 
 
-def _concat_list(paths: Sequence[Path], list_path: Path) -> None:
+def _concat_list(paths: Sequence[Path], durations: Sequence[Fraction] | None, list_path: Path) -> None:
     lines = []
-    for p in paths:
+    for i, p in enumerate(paths):
         # The concat demuxer's quoting: single quotes, with embedded quotes escaped as '\''.
         escaped = str(Path(p).resolve()).replace("'", "'\\''")
         lines.append(f"file '{escaped}'")
+        if durations is not None:
+            # Exact shot length: without it the demuxer uses the MP4 header's millisecond duration, and the
+            # rounding shows up as uneven frame timestamps at every cut.
+            lines.append(f"duration {float(durations[i]):.9f}")
     list_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -23,6 +28,7 @@ def join_and_mux(
     out_path: str | Path,
     *,
     audio_bitrate: str = "192k",
+    durations: Sequence[Fraction] | None = None,
     timeout: float = 900.0,
 ) -> Path:
     """Concatenate ``shots`` (identical encoder settings) by stream copy and add ``audio_wav`` as AAC-LC 48 kHz stereo.
@@ -33,7 +39,7 @@ def join_and_mux(
         raise MediaError("no shots to assemble", hint="the plan has no shots: check the script has scenes")
     out_path = Path(out_path)
     list_path = out_path.with_name(out_path.name + ".concat.txt")
-    _concat_list([Path(s) for s in shots], list_path)
+    _concat_list([Path(s) for s in shots], durations, list_path)
     try:
         run_ffmpeg(
             [

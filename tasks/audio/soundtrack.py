@@ -67,11 +67,11 @@ def mix_soundtrack(
     effects: Sequence[tuple[str, int]],
     music: str,
     target_lufs: float = -14.0,
-    true_peak_db: float = -1.5,
+    true_peak_db: float = -2.0,
 ) -> AudioArtifact:
     """Mix dialogue (``lines`` = (wav, start sample)), shot effects and music into the episode mix and stems.
 
-    ``true_peak_db`` leaves headroom below the −1 dBTP delivery limit for the AAC encode's overshoot.
+    ``true_peak_db`` leaves 1 dB of headroom below the −1 dBTP delivery limit for the AAC encode's overshoot.
     """
     from storage.assets import file_digest
     from tasks.audio.mix import mix_episode
