@@ -22,7 +22,7 @@ SECONDS_PER_CJK_CHAR = 1 / 4.3
 LINE_LEAD = 0.35  # breath before a line starts, seconds
 LINE_TAIL = 0.45  # hold after a line ends, before the cut
 ESTABLISHING = 2.5
-MIN_ACTION, MAX_ACTION = 2.0, 6.0
+MIN_ACTION, MAX_ACTION = 1.8, 4.0  # short-drama action beats are brisk
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 STRONG_EMOTION = re.compile(
@@ -42,7 +42,7 @@ def speech_seconds(text: str, lang: str) -> float:
 
 def action_seconds(text: str) -> float:
     words = len(re.findall(r"[A-Za-z0-9']+", text)) + len(CJK.findall(text)) / 2.5
-    return min(MAX_ACTION, max(MIN_ACTION, 1.5 + 0.22 * words))
+    return min(MAX_ACTION, max(MIN_ACTION, 1.2 + 0.12 * words))
 
 
 def shot_seed(title: str, shot_id: str, take: int = 0) -> int:
