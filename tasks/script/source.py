@@ -65,7 +65,13 @@ def normalize(text: str) -> str:
 def read_text(path: str | Path) -> str:
     """The normalised text of the script at ``path``, or a ScriptError saying why it cannot be read."""
     p = Path(path)
-    if not p.exists():
+    try:
+        exists = p.exists()
+    except (OSError, ValueError) as err:  # a NUL byte in the name, a path too long for the OS
+        raise ScriptError(
+            f"not a usable path: {err}", file=repr(str(path)), hint="check the file name"
+        ) from None
+    if not exists:
         raise ScriptError(
             "no such file",
             file=p,

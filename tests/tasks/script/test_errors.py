@@ -24,6 +24,10 @@ def test_missing_file(tmp_path: Path) -> None:
     assert e.file.endswith("nope.fountain") and "no such file" in str(e)
 
 
+def test_unusable_path() -> None:
+    assert "not a usable path" in err(parse_script, "bad\x00name.fountain").message
+
+
 def test_directory(tmp_path: Path) -> None:
     assert "directory" in str(err(parse_script, tmp_path))
 
