@@ -275,7 +275,7 @@ def _render(style: Style, tonic: int, tempo: float, n: int, rng: np.random.Gener
             for k in (0, 2, 3) if b % 2 else (0, 1.5, 3):
                 for note in notes:
                     tone = _osc(_hz(note), int(stab * RATE * 1.6), brass_table, rng.random())
-                    _add(buf, tone * _env(len(tone), 0.03, 0.12), start + int(k * beat), style.brass * 0.09, rng.uniform(-0.4, 0.4))
+                    _add(buf, tone * _env(len(tone), 0.03, 0.12), start + int(k * beat), style.brass * 0.12, rng.uniform(-0.4, 0.4))
         if style.drums and (b > 0 or bars < 4):
             _drums(buf, style.drums, kit, start, beat, b, rng)
     cutoff = 1800 + 9000 * bright ** 1.5
@@ -284,7 +284,7 @@ def _render(style: Style, tonic: int, tempo: float, n: int, rng: np.random.Gener
 
 
 def _bass(buf: np.ndarray, style: Style, note: int, start: int, beat: float, bar: float, ending: bool, left: int) -> None:
-    level = style.bass * 0.35
+    level = style.bass * 0.2
     if ending or style.bass_pattern in ("whole", "pedal"):
         seconds = (left if ending else bar) / RATE + 0.2
         _add(buf, _bass_note(note, round(seconds, 2), False), start, level)
@@ -315,7 +315,7 @@ def _arp(buf: np.ndarray, style: Style, notes: list[int], start: int, beat: floa
             tone = _pluck(pitch, round(min(0.5, sustain), 2), style.brightness)
         else:
             tone = _epiano(pitch, sustain)
-        _add(buf, tone, start + int(round(k * step)), style.arp * 0.16 * velocity, 0.35 * np.sin(k))
+        _add(buf, tone, start + int(round(k * step)), style.arp * 0.22 * velocity, 0.35 * np.sin(k))
 
 
 def _drums(buf: np.ndarray, kind: str, kit: dict[str, np.ndarray], start: int, beat: float, bar: int, rng) -> None:
