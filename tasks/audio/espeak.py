@@ -276,7 +276,7 @@ def synthesize(
     """
     selected = resolve_voice(voice)
     lib = _library()
-    data = text.encode("utf-8") + b"\0"
+    data = text.replace("\0", " ").encode("utf-8") + b"\0"  # a NUL inside would end the text early
     params = {"rate": rate, "pitch": pitch, "range": pitch_range, "volume": volume, "wordgap": word_gap}
     with lib.lock:
         status = lib.lib.espeak_ng_SetVoiceByName(selected.encode())

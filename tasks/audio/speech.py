@@ -7,6 +7,7 @@ Lines are placed in shots by their exact sample length, so the synthesis is trim
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import replace
 from fractions import Fraction
 
@@ -27,6 +28,7 @@ _SPACES = re.compile(r"\s+")
 
 def clean_text(text: str) -> str:
     """What is actually said: no inline stage directions ``(beat)`` ``（冷笑）`` ``[laughs]``, notes or emphasis marks."""
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text)  # NUL would end it
     text = _DIRECTIONS.sub(" ", text)
     text = _MARKUP.sub("", text).replace("\\*", "*").replace("\\_", "_")
     return _SPACES.sub(" ", text).strip()

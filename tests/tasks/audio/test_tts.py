@@ -169,6 +169,7 @@ def test_text_units_cover_mixed_scripts() -> None:
 def test_clean_text_drops_directions_and_emphasis() -> None:
     assert clean_text("I *never* (beat) said [laughs] that【音效：门响】.") == "I never said that ."
     assert clean_text("你（冷笑）真以为**我**会走？") == "你 真以为我会走？"
+    assert clean_text("Wait\x00 for\u200b me") == "Wait for me"
 
 
 def test_silent_line_and_envelope() -> None:
