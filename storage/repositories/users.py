@@ -101,19 +101,11 @@ def revoke_tokens(session: Session, name: str) -> int:
     return count
 
 
-def authenticate(session: Session, token: str, *, touch: bool = False) -> Principal | None:
-    """The principal for a live token of an enabled user, else None.
-
-    ``touch=True`` records ``last_used_at`` (at most once a minute, so reads do not all become writes).
-    """
-    if not token.startswith(TOKEN_PREFIX):
-        return None
+def _principal(session: Session, condition, *, touch: bool = False) -> Principal | None:  # noqa: ANN001
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
-        .where(
-            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.disabled.is_(False)
-        )
+        .where(condition, ApiToken.revoked_at.is_(None), User.disabled.is_(False))
     ).first()
     if row is None:
         return None
@@ -125,11 +117,16 @@ def authenticate(session: Session, token: str, *, touch: bool = False) -> Princi
     return Principal(user.id, user.name, user.role, api_token.id, api_token.token_hash)
 
 
-def token_hash_by_id(session: Session, token_id: int) -> str | None:
-    """The hash of a live token (used to verify signed media URLs), else None."""
-    row = session.execute(
-        select(ApiToken.token_hash)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None), User.disabled.is_(False))
-    ).first()
-    return row[0] if row else None
+def authenticate(session: Session, token: str, *, touch: bool = False) -> Principal | None:
+    """The principal for a live token of an enabled user, else None.
+
+    ``touch=True`` records ``last_used_at`` (at most once a minute, so reads do not all become writes).
+    """
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    return _principal(session, ApiToken.token_hash == hash_token(token), touch=touch)
+
+
+def principal_by_token_id(session: Session, token_id: int) -> Principal | None:
+    """The principal of a live token by its id (signed media URLs carry the id, never the token)."""
+    return _principal(session, ApiToken.id == token_id)
