@@ -39,14 +39,21 @@ def _has_speech(text: str) -> bool:
 
 
 def trim(speech: Speech, margin: int = MARGIN) -> Speech:
-    """Cut leading/trailing silence down to ``margin`` samples and shift the word timings with it."""
+    """Exactly ``margin`` samples of silence before the first and after the last voiced sample, words shifted.
+
+    Engines pad generously (cut it) or start on the first sample (pad it, so the line never clicks in the mix).
+    """
     voiced = np.flatnonzero(voiced_mask(speech.samples, speech.sample_rate, floor_db=-45.0))
     if len(voiced) == 0:
         return speech
-    a = max(int(voiced[0]) - margin, 0)
-    b = min(int(voiced[-1]) + 1 + margin, len(speech.samples))
+    first, last = int(voiced[0]), int(voiced[-1]) + 1
+    a, b = max(first - margin, 0), min(last + margin, len(speech.samples))
+    lead, tail = margin - (first - a), margin - (b - last)
+    audio = np.concatenate(
+        [np.zeros(lead, np.float32), speech.samples[a:b], np.zeros(tail, np.float32)]
+    ).astype(np.float32)
     return Speech(
-        samples=speech.samples[a:b], words=_shift(speech.words, -a, b - a), sample_rate=speech.sample_rate
+        samples=audio, words=_shift(speech.words, lead - a, len(audio)), sample_rate=speech.sample_rate
     )
 
 
