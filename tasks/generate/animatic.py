@@ -9,6 +9,7 @@ acting character. Everything is a function of the request and its seed.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from tasks.video.stage import FaceState, Stage
 from tasks.video.text import Sprite
 
 BLINK_SECONDS = 0.12
+SOUND_PACKAGES = ("tasks.audio.sfx", "tasks.audio.rooms")
 
 
 class AnimaticError(VideoError):
@@ -92,7 +94,10 @@ class AnimaticBackend:
         self.font = font
 
     def version(self) -> str:
-        return f"animatic-{code_version('tasks.video', 'tasks.generate.animatic')}"
+        """Hash of the drawing code and of the SFX synthesiser whose output lands in ``effects``."""
+        packages = ["tasks.video", "tasks.generate.animatic"]
+        packages += [name for name in SOUND_PACKAGES if importlib.util.find_spec(name) is not None]
+        return f"animatic-{code_version(*packages)}"
 
     def generate(self, request: ShotRequest) -> GeneratedShot:
         _validate(request)

@@ -170,9 +170,10 @@ HAIRLINES: dict[str, list[tuple[float, float]]] = {
 }
 
 
-def _cap_arc(left: tuple[float, float], right: tuple[float, float], a: float, y0: float, y1: float,
-             n: int = 24) -> list[tuple[float, float]]:  # fmt: skip
-    """Points on the hair-cap ellipse from the angle of ``right`` over the top to the angle of ``left``.
+def _cap_arc(
+    left: tuple[float, float], right: tuple[float, float], a: float, y0: float, y1: float, n: int = 24
+) -> list[tuple[float, float]]:
+    """Points on the hair-cap ellipse from the angle of ``left`` over the top to the angle of ``right``.
 
     Following the cap itself keeps the fringe polygon inside the hair silhouette (no corners poking out).
     """

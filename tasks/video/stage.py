@@ -19,6 +19,7 @@ from tasks.video.text import Sprite, load_font, text_rgba
 
 # The mouth patch (head units, inside the face ellipse for every mouth state).
 MOUTH_BOX = (-0.13, 0.725, 0.13, 0.9)
+PATCH_BUDGET_BYTES = 96 * 1024 * 1024  # cached face patches per shot
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +160,8 @@ class Stage:
         key = (i, FaceState(0, state.eyes_open, state.lift, state.active))
         patch = self._patches.get(key)
         if patch is None:
-            if len(self._patches) > 96:
-                self._patches.clear()
+            if sum(p.nbytes for p in self._patches.values()) > PATCH_BUDGET_BYTES:
+                self._patches.clear()  # rare (long close-ups): rebuilding a few patches is cheap
             x0, y0, x1, y1 = self.rects[i]
             patch = self.base[y0:y1, x0:x1].copy()
             if state.active:
