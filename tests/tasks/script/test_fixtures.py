@@ -235,3 +235,20 @@ def test_gege_lint(gege: Script) -> None:
     assert not [i for i in issues if i.severity == "error"]
     messages = " ".join(i.message for i in issues)
     assert "老陈 is declared but never speaks" in messages
+
+
+@pytest.mark.parametrize("name", ["fdx_note", "fdx_header_note", "fdx_synopsis"])
+def test_afterwriting_fdx_cases(name: str) -> None:
+    """Final Draft's view of the same file: paragraph types and texts, and the notes/synopses on them."""
+    import xml.etree.ElementTree as ET
+
+    fdx = ET.parse(shared_fixture("fountain", "afterwriting", f"{name}.fdx")).getroot()
+    kinds = {"Action": K.action, "Scene Heading": K.scene_heading}
+    want, attached = [], []
+    for para in fdx.find("Content").findall("Paragraph"):
+        own = para.findall("Text")
+        want.append((kinds[para.get("Type")], "".join(t.text or "" for t in own).strip()))
+        attached += [t.text.strip() for t in para.iter("Text") if t not in own]  # ScriptNote / Summary
+    els = parse_script(shared_fixture("fountain", "afterwriting", f"{name}.fountain")).elements()
+    assert [(e.kind, e.text) for e in els if e.kind in (K.action, K.scene_heading)] == want
+    assert [e.text for e in els if e.kind in (K.note, K.synopsis)] == attached
