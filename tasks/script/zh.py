@@ -85,6 +85,34 @@ def split_names(text: str) -> list[str]:
     return [n.strip() for n in re.split(r"[、，,/;；\s]+|和|及", text) if n.strip()]
 
 
+_TIME_ZH = "黄昏|傍晚|清晨|凌晨|白天|深夜|日|夜|晨|早|晚"
+_SIDE_ZH = "内外|外内|内|外"
+
+
+def time_and_place(rest: str) -> tuple[TimeOfDay | None, str | None, list[str]]:
+    """Time of day, INT/EXT and the place words of a scene head after its number: ``日 内 新沪市``,
+    ``夜/外 天台``, ``新沪市 日 内``, glued ``日内书房``; what is neither time nor side is the place."""
+    tod, interior, location = None, None, []
+    for token in (t for t in re.split(r"[\s、，,/|·]+", rest) if t):
+        glued = re.fullmatch(f"({_TIME_ZH})({_SIDE_ZH})|({_SIDE_ZH})({_TIME_ZH})", token)
+        if tod is None and (found := time_of_day(token)) is not None:
+            tod = found
+        elif token in INTERIORS:
+            interior = "INT/EXT" if interior and INTERIORS[token] != interior else INTERIORS[token]
+        elif glued:
+            words = [g for g in glued.groups() if g]
+            tod = next(time_of_day(w) for w in words if time_of_day(w))
+            interior = next(INTERIORS[w] for w in words if w in INTERIORS)
+        else:
+            location.append(token)
+    if tod is None and interior is None and (m := re.match(f"^({_TIME_ZH})?({_SIDE_ZH})?(.+)$", rest)):
+        if m.group(1) or m.group(2):  # 日内新沪市, with nothing between
+            tod = time_of_day(m.group(1)) if m.group(1) else None
+            interior = INTERIORS.get(m.group(2) or "")
+            location = [m.group(3).strip()]
+    return tod, interior, location
+
+
 class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -289,28 +317,7 @@ class _Parser:
             rest = rest[: cast.start()]
         column = max(1, raw.find(rest.strip()) + 1) if rest.strip() else len(raw.rstrip()) + 1
         rest = rest.strip(" \t、，,.．：:")
-        tod, interior, location = None, None, []
-        for token in (t for t in re.split(r"[\s、，,/|·]+", rest) if t):
-            if tod is None and (found := time_of_day(token)) is not None:
-                tod = found
-            elif token in INTERIORS:
-                interior = "INT/EXT" if interior and INTERIORS[token] != interior else INTERIORS[token]
-            elif (
-                g := re.fullmatch(r"(日|夜|晨|早|晚|黄昏|傍晚|清晨|凌晨|白天|深夜)(内外|外内|内|外)", token)
-            ) or (
-                g := re.fullmatch(r"(内外|外内|内|外)(日|夜|晨|早|晚|黄昏|傍晚|清晨|凌晨|白天|深夜)", token)
-            ):
-                a, b = g.groups()
-                tod = time_of_day(a) or time_of_day(b)
-                interior = INTERIORS.get(a) or INTERIORS.get(b)
-            else:
-                location.append(token)
-        if tod is None and interior is None:
-            glued = re.match(r"^(日|夜|晨|黄昏|傍晚|清晨|凌晨|白天|深夜)?(内外|外内|内|外)?(.*)$", rest)
-            if glued and (glued.group(1) or glued.group(2)):
-                tod = time_of_day(glued.group(1)) if glued.group(1) else None
-                interior = INTERIORS.get(glued.group(2) or "")
-                location = [glued.group(3).strip()] if glued.group(3).strip() else []
+        tod, interior, location = time_and_place(rest)
         if tod is None and interior is None:
             raise ScriptError(
                 f"scene head {number!r} has no time of day and no 内/外",
