@@ -93,7 +93,7 @@ def time_and_place(rest: str) -> tuple[TimeOfDay | None, str | None, list[str]]:
     """Time of day, INT/EXT and the place words of a scene head after its number: ``日 内 新沪市``,
     ``夜/外 天台``, ``新沪市 日 内``, glued ``日内书房``; what is neither time nor side is the place."""
     tod, interior, location = None, None, []
-    for token in (t for t in re.split(r"[\s、，,/|·]+", rest) if t):
+    for token in (t for t in re.split(r"[\s、，,/|·.．。]+", rest) if t):
         glued = re.fullmatch(f"({_TIME_ZH})({_SIDE_ZH})|({_SIDE_ZH})({_TIME_ZH})", token)
         if tod is None and (found := time_of_day(token)) is not None:
             tod = found

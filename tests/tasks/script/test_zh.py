@@ -67,6 +67,7 @@ def test_header_block() -> None:
         ("第5场 夜 外 码头", ("5", TimeOfDay.night, "EXT", "码头")),
         ("场景7：客厅 日 内景", ("7", TimeOfDay.day, "INT", "客厅")),
         ("4-2、夜、外景、天台", ("4-2", TimeOfDay.night, "EXT", "天台")),
+        ("5-1. 日. 内. 咖啡厅", ("5-1", TimeOfDay.day, "INT", "咖啡厅")),
     ],
 )
 def test_scene_heads(head: str, want: tuple) -> None:
