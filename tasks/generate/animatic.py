@@ -9,6 +9,7 @@ acting character. Everything is a function of the request and its seed.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ class AnimaticBackend:
     def version(self) -> str:
         """Hash of the drawing code and of the SFX synthesiser whose output lands in ``effects``."""
         packages = ["tasks.video", "tasks.generate.animatic"]
-        packages += [name for name in SOUND_PACKAGES if importlib.util.find_spec(name) is not None]
+        packages += [name for name in SOUND_PACKAGES if _has_source(name)]
         return f"animatic-{code_version(*packages)}"
 
     def generate(self, request: ShotRequest) -> GeneratedShot:
@@ -183,13 +184,22 @@ class AnimaticBackend:
             yield frame
 
 
+def _has_source(module: str) -> bool:
+    """Whether ``module`` is importable from a source file (so its code can be hashed into the version)."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):  # ValueError: a stand-in module without a spec (tests)
+        return False
+    return spec is not None and spec.origin is not None and spec.origin.endswith(".py")
+
+
 def _room(request: ShotRequest) -> str | None:
     """The acoustic room of the scene, from the SFX package's own rule (None when it is not installed)."""
     if not request.sfx:
         return None
     try:
-        from tasks.audio.rooms import room_for
+        rooms = importlib.import_module("tasks.audio.rooms")
     except ImportError:
         return None
     scene = request.scene
-    return room_for(scene.heading, scene.interior, scene.location)
+    return rooms.room_for(scene.heading, scene.interior, scene.location)

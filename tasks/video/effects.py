@@ -6,6 +6,7 @@ it through a room); this module only decides where and how loud it sits in the s
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -55,7 +56,7 @@ def effects_track(
     if not cues:
         return EffectsTrack(audio, (), (), ())
     try:
-        from tasks.audio import sfx
+        sfx = importlib.import_module("tasks.audio.sfx")
     except ImportError as exc:
         raise VideoError(
             f"the shot has SFX cues but the synthesiser tasks.audio.sfx cannot be imported ({exc})",
