@@ -278,7 +278,8 @@ def cues_from_lines(
     """Cut voiced lines into subtitle cues in frames from the origin ``shot_offset_samples``
     samples before them.
 
-    ``shot_offset_samples`` is where the shot starts on the output timeline (0 for a shot on its own).
+    ``shot_offset_samples`` is where the shot starts on the output timeline (0 for a shot on its own). A line
+    without word timings (a translation, say) is spread over its duration by character count.
     """
     fps = Fraction(fps)
     if fps <= 0:

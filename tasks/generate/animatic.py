@@ -147,6 +147,8 @@ class AnimaticBackend:
             "room": room,
             "sfx": list(track.placed),
             "unmatched_sfx": list(track.unmatched),
+            # A storyboard is drawn from text: reference images/clips and masks are not used.
+            "ignored": [k for k in ("references", "mask") if getattr(request, k)],
             "sfx_after_shot_end": list(track.outside),
         }
         frames = self._frames(request, figures, camera, speech, spec)
