@@ -56,6 +56,7 @@ class _Display:
             TimeElapsedColumn(), console=self.console, transient=False,
         )  # fmt: skip
         self.bars: dict[str, int] = {}
+        self.started = time.perf_counter()
 
     def __call__(self, event) -> None:  # noqa: ANN001 - flows.progress.Event
         if event.status == "start" and not event.item:
@@ -68,7 +69,8 @@ class _Display:
                 self.progress.update(self.bars[event.stage], advance=1, last=label)
             return
         if event.status != "start":
-            self.progress.console.print(f"  {event.stage:<9} {event.status:<7} {event.detail}")
+            elapsed = time.perf_counter() - self.started
+            self.progress.console.print(f"  {elapsed:6.1f}s  {event.stage:<9} {event.status:<7} {event.detail}")
 
 
 def render(

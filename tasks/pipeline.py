@@ -58,18 +58,10 @@ class Timing:
 
 
 def _read_script_text(path: Path) -> str:
-    from tasks.script import ScriptError
+    """The script's text; unreadable, binary or non-UTF-8 files raise a ScriptError naming the file and the fix."""
+    from tasks.script.source import read_text
 
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ScriptError("no such script file", file=path, hint="check the path") from None
-    except IsADirectoryError:
-        raise ScriptError("is a directory, not a script", file=path, hint="pass the script file itself") from None
-    except UnicodeDecodeError as exc:
-        raise ScriptError(
-            f"is not UTF-8 text (byte {exc.start})", file=path, hint="re-save the script as UTF-8 text"
-        ) from None
+    return read_text(path)
 
 
 def _load_plan(path: str) -> ShotPlan:
@@ -116,6 +108,9 @@ def prepare(
     bible_obj = load_bible(bible) if bible else None
     previous = _stored_casting(db, script.title) if db else None
     casting = cast_voices(_cast_list(script, plan), script.language, bible=bible_obj, previous=previous)
+    from tasks.audio.tts import check_voices, get_engine
+
+    check_voices(get_engine(tts), casting)  # a bad voice in the bible stops the run here, naming the character
     store_root = str(Path(cache).expanduser() if cache else default_store_root())
     LocalAssetStore(store_root)  # raises a clear error when it cannot be created
     return Job(
