@@ -97,7 +97,7 @@ def camera_path(
     cy = np.full(frames, ch / 2.0)
     roll = np.zeros(frames)
     travel_x = (cw - width) / 2.0 - 2.0
-    travel_y = (ch - height) / 2.0 - 2.0
+    travel_y = min((ch - height) / 2.0 - 2.0, 0.07 * height)  # a tilt that keeps name tags off the caption
     max_zoom = min(cw / width, ch / height) - 0.01
     if move == "push_in":
         zoom = max_zoom + (1.0 - max_zoom) * t  # the window shrinks: everything grows

@@ -123,14 +123,23 @@ def is_interior(interior: str | None, kind: str) -> bool:
 
 
 def location_kind(location: str, interior: str | None) -> str:
-    """Which set to draw: a keyword match on the location, else INT → room, EXT → street."""
+    """Which set to draw: a keyword match on the location, reconciled with INT/EXT.
+
+    EXT wins over an interior keyword (公司大楼门口 is the street outside the company); INT wins over an
+    exterior one (INT. CITY HALL is a room). With no keyword: EXT → street, otherwise a room.
+    """
     text = location.casefold()
-    for kind in ("office", "park", "street", "room"):
-        if any(k in text for k in _KEYWORDS[kind]):
-            return kind
-    if interior and interior.strip().upper().startswith(("EXT", "外")):
+    kind = next(
+        (k for k in ("office", "park", "street", "room") if any(w in text for w in _KEYWORDS[k])), None
+    )
+    side = (interior or "").strip().upper()
+    exterior = side.startswith(("EXT", "外"))
+    inside = side.startswith(("INT", "内"))
+    if exterior and kind in (None, "office", "room"):
         return "street"
-    return "room"
+    if inside and kind in ("street", "park"):
+        return "room"
+    return kind or "room"
 
 
 @dataclass(frozen=True, slots=True)
