@@ -164,9 +164,8 @@ def video_sparse_attention(
     qc, kc, vc = (x.sum(3) / count for x in (qb, kb, vb))  # (B, h, C, d) each
     scores = torch.einsum("bhid,bhjd->bhij", qc, kc) * scale  # (B, h, C, C)
     k_sel = vsa_top_k(c, sparsity, top_k)
-    idx = scores.topk(
-        k_sel, dim=-1
-    ).indices  # (B, h, C, k) chosen key cubes per query cube; no gradient needed
+    # the chosen key cubes per query cube; selection is discrete, gradients flow through the attention itself
+    idx = scores.topk(k_sel, dim=-1).indices  # (B, h, C, k)
 
     if k_sel == c:
         # every cube selected: the fine stage is dense attention, run it as such (no gather, fused kernel)
