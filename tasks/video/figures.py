@@ -102,6 +102,7 @@ def _draw_body(pen: _Pen) -> None:
     cloth = _shade(look.clothing, 1.0)
     dark = _shade(look.clothing, 0.72)
     skin = _shade(look.skin, 0.92)
+    pen.ellipse(-1.1, 6.86, 1.1, 7.14, (0, 0, 0, 70))  # contact shadow: the figure stands on the floor
     if look.hairstyle == "long":
         pen.rect(-0.5, 0.25, 0.5, 1.95, hair, radius=0.25)
     elif look.hairstyle == "bob":
@@ -266,7 +267,7 @@ def body_layer(fig: Figure, bounds: tuple[int, int, int, int]) -> tuple[np.ndarr
     x0 = max(bounds[0], int(fig.cx - 1.3 * fig.h))
     x1 = min(bounds[2], int(np.ceil(fig.cx + 1.3 * fig.h)))
     y0 = max(bounds[1], int(fig.top))
-    y1 = min(bounds[3], int(np.ceil(fig.top + 7.05 * fig.h)))
+    y1 = min(bounds[3], int(np.ceil(fig.top + 7.15 * fig.h)))
     if x1 <= x0 or y1 <= y0:
         return np.zeros((0, 0, 4), np.uint8), x0, y0
     ss = supersample(fig.h)
