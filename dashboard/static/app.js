@@ -16,7 +16,7 @@ const state = {
   regions: [],        // drawn on the paused frame: {t, x, y, w, h}
   range: { start: null, end: null },
   feedbackKey: null,  // Idempotency-Key of the feedback form being filled
-  polls: new Map(),   // render id -> interval id
+  polls: new Map(),   // render id -> {timer, callbacks}
 };
 
 // ------------------------------------------------------------------------------------------- API
@@ -80,7 +80,7 @@ const fmtSec = (s) => (s == null ? "—" : `${Number(s).toFixed(2)} s`);
 function signOut(message = "") {
   localStorage.removeItem(TOKEN_KEY);
   state.me = null;
-  for (const id of state.polls.values()) clearInterval(id);
+  for (const watch of state.polls.values()) clearInterval(watch.timer);
   state.polls.clear();
   $("#app").hidden = true;
   $("#tabs").hidden = true;
@@ -156,20 +156,24 @@ async function loadRenders(episodeId) {
 }
 
 function watchRender(renderId, onDone) {
-  if (state.polls.has(renderId)) return;
-  const id = setInterval(async () => {
-    let detail;
-    try { detail = await api(`/api/renders/${renderId}`); } catch { return; }
-    const s = detail.render.status;
-    if (s === "succeeded" || s === "failed") {
-      clearInterval(id);
+  // One poll per render; every caller's onDone runs when it finishes.
+  let watch = state.polls.get(renderId);
+  if (!watch) {
+    watch = { callbacks: [], timer: null };
+    watch.timer = setInterval(async () => {
+      let detail;
+      try { detail = await api(`/api/renders/${renderId}`); } catch { return; }
+      const s = detail.render.status;
+      if (s !== "succeeded" && s !== "failed") return;
+      clearInterval(watch.timer);
       state.polls.delete(renderId);
       if (state.episodeId === detail.episode.id) await guarded(() => loadRenders(state.episodeId));
       if (state.renderId === renderId) await guarded(() => openRender(renderId));
-      if (onDone) onDone(detail);
-    }
-  }, 1000);
-  state.polls.set(renderId, id);
+      for (const callback of watch.callbacks) await guarded(() => callback(detail));
+    }, 1000);
+    state.polls.set(renderId, watch);
+  }
+  if (onDone) watch.callbacks.push(onDone);
 }
 
 async function triggerRender() {
@@ -320,7 +324,10 @@ function setDrawing(on) {
   overlay.drawing = on;
   $("#overlay").classList.toggle("drawing", on);
   $("#draw-region").classList.toggle("on", on);
-  if (on) $("#video").pause();
+  if (on) {
+    $("#video").pause();
+    $("#player").scrollIntoView({ block: "nearest" });
+  }
 }
 
 function startDrag(ev) {

@@ -1,0 +1,151 @@
+"""The dashboard in a real Chromium: sign in, play a render, rate a shot, draw a region, request a retake;
+then the feedback rows and the new take exist and the page shows the new take.
+
+Needs /usr/bin/chromium (Debian: ``apt-get install chromium``) and the ``playwright`` Python package; it
+drives the system browser (no browser download)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from dashboard.app import create_app
+from storage.db import make_engine, session_scope
+from storage.models import Feedback, Render, Shot, Take
+from tests.dashboard.conftest import make_users
+from tests.dashboard.fakes import FakeRenderer, write_script
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]  # fmt: skip
+
+pytestmark = pytest.mark.browser
+
+
+def _playwright():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip(
+            "the playwright Python package is missing: pip install playwright (no browser download needed)"
+        )
+    return sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    import uvicorn
+
+    url = f"sqlite:///{tmp_path / 'browser.db'}"
+    renderer = FakeRenderer(url)
+    app = create_app(url, renderer=renderer, renders_dir=tmp_path / "renders")
+    tokens = make_users(url)
+    first = renderer(str(write_script(tmp_path / "pilot.json")), str(tmp_path / "cli-render"), {})
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started:
+        if time.time() > deadline:
+            pytest.fail("uvicorn did not start within 30 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", url, tokens, first["render_id"]
+    srv.should_exit = True
+    thread.join(timeout=30)
+    renderer.close()
+
+
+def test_producer_rates_marks_a_region_and_gets_a_retake(server):
+    sync_playwright = _playwright()
+    base, url, tokens, first_render = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(base + "/")
+            page.fill("#token", tokens["producer"])
+            page.click("#signin")
+            page.wait_for_selector("#who-name:has-text('producer-user')")
+            page.click(".series-item")
+            page.click(".episode-item")
+            page.click(f".render-item[data-id='{first_render}']")
+            page.wait_for_selector(".shot-marker[data-shot='sc01-sh02']")
+
+            # play: the <video> loads through the signed, range-served URL and advances
+            page.wait_for_function("document.querySelector('#video').readyState >= 1", timeout=20_000)
+            page.evaluate("document.querySelector('#video').play()")
+            page.wait_for_function("document.querySelector('#video').currentTime > 0.3", timeout=20_000)
+            page.evaluate("document.querySelector('#video').pause()")
+            assert page.evaluate("document.querySelector('#video').error") is None
+
+            # select shot 2 (seeks there), rate, tag, comment
+            page.click(".shot-marker[data-shot='sc01-sh02']")
+            page.wait_for_selector("#shot-name:has-text('sc01-sh02')")
+            page.check("#rating input[value='2']")
+            page.check("#tags input[value='lip_sync_off']")
+            page.fill("#comment", "mouth drifts on the last word")
+            page.click("#mark-in")
+
+            # draw a region on the paused frame: 20%..60% across, 10%..40% down
+            page.click("#draw-region")
+            page.locator("#overlay").scroll_into_view_if_needed()
+            box = page.locator("#overlay").bounding_box()
+            page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.1 * box["height"])
+            page.mouse.down()
+            page.mouse.move(box["x"] + 0.4 * box["width"], box["y"] + 0.25 * box["height"], steps=4)
+            page.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.4 * box["height"], steps=4)
+            page.mouse.up()
+            page.wait_for_selector("#region-count:has-text('1 region')")
+            page.click("#submit-feedback")
+            page.wait_for_selector("#shot-message:has-text('Saved feedback')")
+            page.wait_for_selector(".feedback-item:has-text('lip_sync_off')")
+
+            # request a retake; the page follows the new render and shows take 1
+            page.fill("#comment", "retake please")
+            page.click("#request-retake")
+            page.wait_for_selector("#shot-message:has-text('is now take 1')", timeout=90_000)
+            assert "take 1" in page.inner_text("#shot-take")
+            assert page.locator("#takes .take-button[data-take='1']").count() == 1
+            assert not errors, errors
+        finally:
+            browser.close()
+
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        fb = s.scalars(select(Feedback)).one()
+        assert fb.target == "take" and fb.rating == 2 and fb.shot_id == "sc01-sh02"
+        assert [t.tag for t in fb.tags] == ["lip_sync_off"] and fb.comment == "mouth drifts on the last word"
+        assert fb.t_start is not None and 1.0 <= fb.t_start < 2.0
+        (region,) = fb.regions
+        assert region.x == pytest.approx(0.2, abs=0.02) and region.y == pytest.approx(0.1, abs=0.02)
+        assert region.w == pytest.approx(0.4, abs=0.02) and region.h == pytest.approx(0.3, abs=0.02)
+        assert 1.0 <= region.t < 2.0
+        newest = s.scalars(select(Render).order_by(Render.id.desc())).first()
+        assert newest.status == "succeeded" and newest.retakes == {"sc01-sh02": 1}
+        take = s.scalars(
+            select(Take)
+            .join(Shot, Shot.id == Take.shot_pk)
+            .where(Shot.shot_id == "sc01-sh02", Take.take == 1)
+        ).one()
+        assert take.render_id == newest.id and Path(take.asset_uri).is_file()
+    engine.dispose()
