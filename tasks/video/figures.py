@@ -275,11 +275,20 @@ def body_layer(fig: Figure, bounds: tuple[int, int, int, int]) -> tuple[np.ndarr
     return rgba, x0, y0
 
 
-def head_sprite(fig: Figure, mouth: int, eyes_open: bool) -> tuple[np.ndarray, int, int]:
-    """RGBA of the head in one face state and its top-left position on the canvas (before breathing)."""
-    bx0, by0, bx1, by1 = HEAD_BOX
-    x0, y0 = int(np.floor(fig.cx + bx0 * fig.h)), int(np.floor(fig.top + by0 * fig.h))
-    x1, y1 = int(np.ceil(fig.cx + bx1 * fig.h)), int(np.ceil(fig.top + by1 * fig.h))
+def head_sprite(
+    fig: Figure, mouth: int, eyes_open: bool, box: tuple[int, int, int, int] | None = None
+) -> tuple[np.ndarray, int, int]:
+    """RGBA of the head in one face state and its top-left position on the canvas (before breathing).
+
+    ``box`` (x0, y0, x1, y1 canvas px) draws only that window, e.g. the mouth: a close-up's full head is a
+    few megapixels, its mouth a few thousand.
+    """
+    if box is None:
+        bx0, by0, bx1, by1 = HEAD_BOX
+        x0, y0 = int(np.floor(fig.cx + bx0 * fig.h)), int(np.floor(fig.top + by0 * fig.h))
+        x1, y1 = int(np.ceil(fig.cx + bx1 * fig.h)), int(np.ceil(fig.top + by1 * fig.h))
+    else:
+        x0, y0, x1, y1 = box
     ss = supersample(fig.h)
     rgba = _layer((x1 - x0, y1 - y0), ss, lambda d: _draw_head(_Pen(d, fig, x0, y0, ss), mouth, eyes_open))
     return rgba, x0, y0

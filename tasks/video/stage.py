@@ -135,14 +135,11 @@ class Stage:
         return self._heads[key]
 
     def _mouth(self, i: int, level: int) -> np.ndarray:
-        """The opaque mouth box cut from the head sprite drawn with that mouth."""
+        """The opaque mouth box of the head drawn with that mouth (only the box is drawn)."""
         key = (i, level)
         if key not in self._mouths:
-            f = self.figures[i]
-            rgba, x, y = head_sprite(f, level, True)
-            rgba = self._lit(rgba)
-            bx0, by0, bx1, by1 = self.mouth_box(i, 0)
-            self._mouths[key] = rgba[by0 - y : by1 - y, bx0 - x : bx1 - x, :3].copy()
+            rgba, _, _ = head_sprite(self.figures[i], level, True, box=self.mouth_box(i, 0))
+            self._mouths[key] = np.ascontiguousarray(self._lit(rgba)[..., :3])
         return self._mouths[key]
 
     def mouth_box(self, i: int, lift: int) -> tuple[int, int, int, int]:
