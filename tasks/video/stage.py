@@ -65,7 +65,8 @@ class Stage:
         self._heads: dict[tuple[int, int, bool], Sprite] = {}
         self._mouths: dict[tuple[int, int], np.ndarray] = {}
         self._patches: dict[tuple[int, FaceState], np.ndarray] = {}
-        self._glows = [self._glow(fig) for fig in self.figures]
+        # No halo when the face fills the frame (ECU): there is nothing around it to light.
+        self._glows = [self._glow(fig) if fig.tag != "none" else None for fig in self.figures]
         self.canvas = base.copy()
         self._shown: list[FaceState | None] = [None] * len(self.figures)
         self.pose([FaceState() for _ in self.figures])
@@ -161,8 +162,8 @@ class Stage:
                 self._patches.clear()  # rare (long close-ups): rebuilding a few patches is cheap
             x0, y0, x1, y1 = self.rects[i]
             patch = self.base[y0:y1, x0:x1].copy()
-            if state.active:
-                glow = self._glows[i]
+            glow = self._glows[i]
+            if state.active and glow is not None:
                 glow.at(glow.x - x0, glow.y - y0).blend(patch)
             head = self._head(i, 0, state.eyes_open)
             head.at(head.x - x0, head.y - state.lift - y0).blend(patch)
