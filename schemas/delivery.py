@@ -19,7 +19,7 @@ class DeliverySpec(BaseModel):
     true_peak_dbtp: float = -1.0
     min_seconds: float = 60.0
     max_seconds: float = 180.0
-    audio_bitrate: str = "192k"
+    audio_bitrate: str = "256k"
 
     @property
     def frame_rate(self) -> Fraction:

@@ -20,19 +20,35 @@ def assemble_episode(
     mix_wav: str,
     *,
     durations: Sequence[Fraction] | None = None,
-    audio_bitrate: str = "192k",
+    audio_bitrate: str = "256k",
+    true_peak_dbtp: float = -1.1,
 ) -> tuple[str, bool]:
     """Join ``shot_videos`` (of exact ``durations``) and mux ``mix_wav``; returns (path, cached)."""
     key = content_key(
-        "episode", [Path(p).name for p in shot_videos], Path(mix_wav).name, audio_bitrate,
-        code_version("tasks.assembly.mux"),
+        "episode", [Path(p).name for p in shot_videos], Path(mix_wav).name, audio_bitrate, true_peak_dbtp,
+        [str(d) for d in durations or ()], code_version("tasks.assembly.mux", "tasks.assembly.episode"),
     )  # fmt: skip
     path = store.path("episodes", key, ".mp4")
     if path.is_file():
         return str(path), True
     with store.writing("episodes", key, ".mp4") as tmp:
-        join_and_mux(shot_videos, mix_wav, tmp, audio_bitrate=audio_bitrate, durations=durations)
+        gain = 0.0
+        for _ in range(4):
+            join_and_mux(shot_videos, mix_wav, tmp, audio_bitrate=audio_bitrate, durations=durations, gain_db=gain)
+            peak = encoded_true_peak(tmp)
+            if peak <= true_peak_dbtp:
+                break
+            # The AAC encode overshoots the mix's limiter on dense transients: trim by the excess and re-encode.
+            gain -= peak - true_peak_dbtp + 0.05
     return str(path), False
+
+
+def encoded_true_peak(path: str | Path) -> float:
+    """True peak (dBTP, BS.1770 4× oversampled) of the encoded audio in ``path``."""
+    from tasks.assembly.qc import decode_audio
+    from tasks.audio.mix import measure
+
+    return measure(decode_audio(path))[1]
 
 
 def check_output_dir(out: str | Path) -> Path:

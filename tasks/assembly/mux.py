@@ -27,8 +27,9 @@ def join_and_mux(
     audio_wav: str | Path,
     out_path: str | Path,
     *,
-    audio_bitrate: str = "192k",
+    audio_bitrate: str = "256k",
     durations: Sequence[Fraction] | None = None,
+    gain_db: float = 0.0,
     timeout: float = 900.0,
 ) -> Path:
     """Concatenate ``shots`` (identical encoder settings) by stream copy and add ``audio_wav`` as AAC-LC 48 kHz stereo.
@@ -45,6 +46,7 @@ def join_and_mux(
             [
                 "-f", "concat", "-safe", "0", "-i", str(list_path), "-i", str(audio_wav),
                 "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
+                *(["-af", f"volume={gain_db:.3f}dB"] if gain_db else []),
                 "-c:a", "aac", "-b:a", audio_bitrate, "-ar", "48000", "-ac", "2",
                 "-movflags", "+faststart", "-metadata", "encoder=reelwright",
                 "-f", "mp4", str(out_path),

@@ -53,7 +53,7 @@ def measure_qc(path: str | Path, spec: DeliverySpec | None = None) -> dict:
         "duration": spec.min_seconds <= video_seconds <= spec.max_seconds,
     }
     facts = {
-        "file": str(path),
+        "file": Path(path).name,
         "size_bytes": info.size_bytes,
         "duration_s": round(video_seconds, 3),
         "audio_duration_s": round(audio_seconds, 3),

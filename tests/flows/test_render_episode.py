@@ -135,7 +135,7 @@ def test_resume_after_sigkill(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["render", "{missing}", "--out", "{out}"], "no such script file"),
+        (["render", "{missing}", "--out", "{out}"], "missing.fountain: no such file"),
         (["render", "{script}", "--out", "{out}", "--backend", "nope"], "unknown backend 'nope'"),
         (["render", "{script}", "--out", "{blocked}/sub"], "cannot write to the output directory"),
         (["render", "{script}", "--out", "{out}", "--size", "100x7"], "bad frame size"),
