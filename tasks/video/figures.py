@@ -248,6 +248,8 @@ def _draw_head(pen: _Pen, mouth: int, eyes_open: bool) -> None:
 def _layer(size: tuple[int, int], ss: int, paint: Callable[[ImageDraw.ImageDraw], None]) -> np.ndarray:
     """Paint on an ``ss``× RGBA layer and reduce it to ``size`` (w, h) with area filtering (anti-aliasing)."""
     w, h = size
+    if w <= 0 or h <= 0:  # a feature smaller than a pixel (a mouth in a thumbnail-sized wide shot)
+        return np.zeros((max(h, 0), max(w, 0), 4), np.uint8)
     img = Image.new("RGBA", (w * ss, h * ss), (0, 0, 0, 0))
     paint(ImageDraw.Draw(img))
     if ss > 1:

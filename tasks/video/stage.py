@@ -73,7 +73,7 @@ class Stage:
 
     def _lit(self, rgba: np.ndarray) -> np.ndarray:
         """Figures take the scene's light (blue at night, warm at dusk) so they sit in the plate."""
-        if np.all(self.light == 1.0):
+        if np.all(self.light == 1.0) or rgba.size == 0:
             return rgba
         ramp = np.arange(256, dtype=np.float32)
         lut = np.stack([np.clip(ramp * g, 0, 255) for g in self.light] + [ramp], axis=-1)
@@ -105,8 +105,8 @@ class Stage:
     @staticmethod
     def _tag_pair(f: Figure, font_path: str | None, avail: float, ch: int) -> tuple[Sprite, Sprite]:
         """Inactive and speaking versions of the name tag, shrunk (then shortened) to fit ``avail`` pixels."""
-        size = int(min(max(0.16 * f.h, 0.012 * ch), 0.022 * ch))
-        floor = max(10, int(0.008 * ch))
+        size = max(6, int(min(max(0.16 * f.h, 0.012 * ch), 0.022 * ch)))
+        floor = max(6, int(0.008 * ch))
         name = f.name
         font = load_font(font_path, size)
         while font.getlength(name) + 0.7 * size > avail and size > floor:

@@ -122,6 +122,17 @@ def test_default_delivery_size() -> None:
     assert [f.shape for f in frames] == [(1920, 1080, 3)] * 2
 
 
+@pytest.mark.parametrize("size", [(64, 64), (101, 203), (192, 108)])
+def test_every_framing_and_move_at_odd_sizes_and_25_fps(size: tuple[int, int]) -> None:
+    moves = ["static", "push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "tilt_down", "handheld"]
+    w, h = size
+    for k, shot_type in enumerate(["EWS", "WS", "MS", "CU", "ECU"]):
+        for move in (moves[k], moves[k + 3]):
+            request = make_request(frames=2, width=w, height=h, shot_type=shot_type, camera=move)
+            frames = list(AnimaticBackend().generate(request.model_copy(update={"fps": 25})).frames)
+            assert [f.shape for f in frames] == [(h, w, 3)] * 2
+
+
 def test_same_seed_same_frames_different_seed_different_frames() -> None:
     a = digest(render(make_request(camera="handheld", seed=3)))
     assert a == digest(render(make_request(camera="handheld", seed=3)))
