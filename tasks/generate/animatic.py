@@ -26,7 +26,7 @@ from tasks.video.figures import Figure
 from tasks.video.framing import frame_figures
 from tasks.video.looks import stable_rng
 from tasks.video.overlays import TitleCard, action_sprite, title_cards
-from tasks.video.plates import figure_light, plate_spec, render_plate
+from tasks.video.plates import PlateSpec, figure_light, plate_spec, render_plate
 from tasks.video.speech import Speech, speech_for
 from tasks.video.stage import FaceState, Stage
 from tasks.video.text import Sprite
@@ -155,7 +155,12 @@ class AnimaticBackend:
         return GeneratedShot(frames=frames, effects=track.audio, info=info)
 
     def _frames(
-        self, request: ShotRequest, figures: list[Figure], camera: CameraPath, speech: Speech, spec
+        self,
+        request: ShotRequest,
+        figures: list[Figure],
+        camera: CameraPath,
+        speech: Speech,
+        spec: PlateSpec,
     ) -> Iterator[np.ndarray]:
         """Lazy: nothing is drawn until the first frame is asked for."""
         shot, scene = request.shot, request.scene
