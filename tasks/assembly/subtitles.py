@@ -117,19 +117,28 @@ def _align(line: SpokenLine, rate: int, origin: int) -> list[_Word]:
         spans.append((pos, len(w.text.strip())))
         if pos >= 0:
             cursor = pos + len(w.text.strip())
+    found = [i for i, (pos, _) in enumerate(spans) if pos >= 0]
+    if not found:  # the timings do not match the text at all: show the timed words as they are
+        spans = [(-1, 0)] * len(words)
     out = []
     for i, (w, (pos, _)) in enumerate(zip(words, spans, strict=True)):
-        if pos < 0:
-            shown = w.text
+        if not found:
+            shown = w.text + ("" if _is_cjk_text(w.text) else " ")
+        elif pos < 0:
+            shown = ""  # a word the aligner spelled differently: the text around it already shows it
         else:
             nxt = next((p for p, _ in spans[i + 1 :] if p >= 0), len(text))
             shown = text[pos:nxt]
-            if i == 0 and pos > 0:  # leading punctuation/quotes before the first timed word
+            if i == found[0] and pos > 0:  # anything before the first matched word (quotes, a missed word)
                 shown = text[:pos] + shown
         start = base + int(round(w.start * rate))
         end = max(start + 1, base + int(round(w.end * rate)))
         out.append(_Word(shown, start, end))
     return [w for w in out if w.text.strip()]
+
+
+def _is_cjk_text(text: str) -> bool:
+    return any(is_cjk(ch) for ch in text)
 
 
 def _tokens(text: str) -> list[str]:

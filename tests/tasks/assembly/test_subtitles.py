@@ -158,6 +158,16 @@ def test_cue_starts_within_one_frame_of_the_first_word_and_never_overlap() -> No
         assert a.end_frame > a.start_frame
 
 
+def test_words_the_aligner_spelled_differently_are_neither_lost_nor_doubled() -> None:
+    text = "“Well,” she said, “it's over.”"
+    line = spoken(text, ["Well", "she", "sayed", "its", "over"], who="Ann", lang="en")
+    cues = cues_from_lines([line], lang="en")
+    shown = " ".join(c.text.replace("\n", " ") for c in cues)
+    assert shown.replace(" ", "") == text.replace(" ", "")
+    untimed = spoken("Completely different words", ["alpha", "beta"], who="Ann", lang="en")
+    assert [c.text for c in cues_from_lines([untimed], lang="en")] == ["alpha beta"]
+
+
 def test_cue_validation() -> None:
     with pytest.raises(SubtitleError, match="end_frame"):
         SubtitleCue(10, 10, "x")
