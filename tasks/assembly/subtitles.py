@@ -30,6 +30,7 @@ LATIN_LINE = 25
 MAX_LINES = 2
 HOLD_SECONDS = Fraction(3, 10)  # linger after the last word so the eye can finish reading
 MIN_SECONDS = Fraction(2, 3)  # no flash cues, when the next cue leaves room
+MAX_CUE_SECONDS = 4.0  # a slow speaker's long sentence is split so text does not run far ahead of the voice
 
 SENTENCE_END = set("。！？.!?…;；")
 CLAUSE_END = set("，、,:：—)")
@@ -236,12 +237,12 @@ def _sentences(words: list[_Word]) -> list[list[_Word]]:
     return [s for s in out if s]
 
 
-def _partition(words: list[_Word], limit: int, cjk: bool) -> list[list[_Word]]:
-    """Fewest cues that each fit two lines; among those, balanced lengths and cuts at clause punctuation.
+def _partition(words: list[_Word], limit: int, cjk: bool, max_span: int) -> list[list[_Word]]:
+    """Fewest cues that each fit two lines and ``max_span`` samples of speech; among those, balanced
+    lengths and cuts at clause punctuation.
 
-    A dynamic programme over cut points: a sentence is short, so the quadratic search costs
-    nothing, and unlike a
-    greedy fill it never leaves one orphan word in a cue of its own.
+    A dynamic programme over cut points: a sentence is short, so the quadratic search costs nothing, and
+    unlike a greedy fill it never leaves one orphan word in a cue of its own.
     """
     n = len(words)
     capacity = float(limit * MAX_LINES)
@@ -252,7 +253,8 @@ def _partition(words: list[_Word], limit: int, cjk: bool) -> list[list[_Word]]:
             if best[j] is None:
                 continue
             texts = [w.text for w in words[j:i]]
-            if _break_lines(texts, limit, cjk) is None:
+            too_long = i - j > 1 and words[i - 1].end - words[j].start > max_span
+            if too_long or _break_lines(texts, limit, cjk) is None:
                 if i - j > 1:
                     break  # longer groups ending at i only get longer
                 continue
@@ -270,10 +272,11 @@ def _partition(words: list[_Word], limit: int, cjk: bool) -> list[list[_Word]]:
     return [words[a:b] for a, b in reversed(cuts)]
 
 
-def _group(words: list[_Word], limit: int, cjk: bool) -> list[list[_Word]]:
+def _group(words: list[_Word], limit: int, cjk: bool, rate: int) -> list[list[_Word]]:
     """Cues never span a sentence end; a long sentence is partitioned into the fewest balanced cues."""
     pieces = [piece for word in words for piece in _split_long(word, limit)]
-    return [cue for sentence in _sentences(pieces) for cue in _partition(sentence, limit, cjk)]
+    span = int(MAX_CUE_SECONDS * rate)
+    return [cue for sentence in _sentences(pieces) for cue in _partition(sentence, limit, cjk, span)]
 
 
 def cues_from_lines(
@@ -304,7 +307,7 @@ def cues_from_lines(
                 field=f"lines[{i}].start_sample",
                 hint="place lines at or after sample 0",
             )
-        for group in _group(_align(line, rate, shot_offset_samples), limit, cjk):
+        for group in _group(_align(line, rate, shot_offset_samples), limit, cjk, rate):
             text_lines = _break_lines([w.text for w in group], limit, cjk)
             if text_lines is None:  # cannot happen after _split_long; keep the guard honest
                 raise SubtitleError(

@@ -168,6 +168,14 @@ def test_words_the_aligner_spelled_differently_are_neither_lost_nor_doubled() ->
     assert [c.text for c in cues_from_lines([untimed], lang="en")] == ["alpha beta"]
 
 
+def test_slow_speech_is_split_so_text_does_not_run_ahead() -> None:
+    text = "你好，我今天来是想告诉你，我不干了！"
+    slow = spoken(text, [ch for ch in text if ch not in "，！"], step=0.33)
+    cues = cues_from_lines([slow], lang="zh")
+    assert [c.text for c in cues] == ["你好，我今天来是想告诉你", "我不干了！"]
+    assert all(c.end(30) - c.start(30) <= 4.5 for c in cues)
+
+
 def test_cue_validation() -> None:
     with pytest.raises(SubtitleError, match="end_frame"):
         SubtitleCue(10, 10, "x")
