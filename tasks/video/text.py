@@ -7,6 +7,7 @@ numpy arithmetic on the sprite's bounding box only, so no frame ever pays for fo
 from __future__ import annotations
 
 import importlib.util
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -44,9 +45,29 @@ def default_font_path() -> Path:
     return path
 
 
-@cache
+_local = threading.local()
+
+
 def load_font(path: str | None, size: int) -> ImageFont.FreeTypeFont:
-    """A FreeType font at ``size`` px; ``path=None`` means Noto Sans SC."""
+    """A FreeType font at ``size`` px; ``path=None`` means Noto Sans SC.
+
+    Cached per thread: a FreeType face is not safe to rasterise from two threads at once, and shots may be
+    rendered by a thread-pool task runner.
+    """
+    cache: dict[tuple[str | None, int], ImageFont.FreeTypeFont] = _local.__dict__.setdefault("fonts", {})
+    font = cache.get((path, size))
+    if font is None:
+        font = cache[(path, size)] = _open_font(path, size)
+    return font
+
+
+def clear_font_cache() -> None:
+    """Forget this thread's loaded fonts (after installing a font, or in tests)."""
+    _local.__dict__.pop("fonts", None)
+    default_font_path.cache_clear()
+
+
+def _open_font(path: str | None, size: int) -> ImageFont.FreeTypeFont:
     font_path = Path(path) if path else default_font_path()
     if not font_path.is_file():
         raise FontError(
@@ -60,10 +81,13 @@ def load_font(path: str | None, size: int) -> ImageFont.FreeTypeFont:
         ) from None
 
 
-@cache
 def _notdef_mask(font: ImageFont.FreeTypeFont) -> bytes:
     """The bitmap the font draws for a code point it lacks (a private-use character no text font maps)."""
-    return bytes(font.getmask("\U000f0000"))
+    cached = getattr(font, "_reelwright_notdef", None)
+    if cached is None:
+        cached = bytes(font.getmask("\U000f0000"))
+        font._reelwright_notdef = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def missing_glyphs(font: ImageFont.FreeTypeFont, text: str) -> list[str]:

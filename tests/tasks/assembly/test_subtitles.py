@@ -110,15 +110,13 @@ def test_a_font_without_chinese_is_refused_not_drawn_as_boxes() -> None:
 
 def test_missing_font_names_the_font_and_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
-    text_mod.default_font_path.cache_clear()
-    text_mod.load_font.cache_clear()
+    text_mod.clear_font_cache()
     try:
         with pytest.raises(FontError, match=r"NotoSansSC-Regular\.otf[\s\S]*pip install pylopdf-fonts-zh-cn"):
             SubtitleRenderer(1080, 1920)
     finally:
         monkeypatch.undo()
-        text_mod.default_font_path.cache_clear()
-        text_mod.load_font.cache_clear()
+        text_mod.clear_font_cache()
 
 
 @pytest.mark.parametrize(("line", "lang", "limit"), [(spoken(ZH, ZH_WORDS), "zh", 16), (en_line(), "en", 25)])

@@ -139,6 +139,19 @@ def test_same_seed_same_frames_different_seed_different_frames() -> None:
     assert a != digest(render(make_request(camera="handheld", seed=4)))
 
 
+def test_parallel_renders_match_serial_ones() -> None:
+    """Shots may be rendered by a thread-pool task runner: fonts and caches must not be shared unsafely."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    requests = [make_request(frames=4, seed=s, camera="handheld", captions=(CARD,)) for s in range(4)]
+    serial = [digest(render(r)) for r in requests]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(lambda r: digest(render(r)), requests)) == serial
+
+
+CARD = Cue(kind="caption", text="三天后 · Three days later", at=0.0, duration=1.0)
+
+
 def torso_colour(request: ShotRequest, name: str, frame: np.ndarray) -> np.ndarray:
     """Mean colour of a small patch in the middle of ``name``'s chest (static camera: canvas minus margin)."""
     shot = request.shot
