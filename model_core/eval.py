@@ -333,8 +333,9 @@ def ground_truth_check(clips: Sequence, space) -> dict:  # noqa: ANN001
 EVAL_WORLD_SEED = 1_000_003  # held out: training draws from ToyWorld(seed) with small seeds
 
 
-def evaluate(ckpt: str | Path | None = None, *, n_prompts: int = 48, seed: int = 0, steps: int = 24,
-             cfg_text: float | None = None, cfg_audio: float | None = None, batch_size: int = 16,
+def evaluate(ckpt: str | Path | None = None, *, n_prompts: int = 48, seed: int = 0, steps: int | None = None,
+             cfg_text: float | None = None, cfg_audio: float | None = None, shift: float | None = None,
+             batch_size: int = 16,
              ema: bool = True, out_dir: str | Path | None = None) -> dict:  # fmt: skip
     """Generate ``n_prompts`` held-out toy prompts with the sampler and score them (see the module docstring).
 
@@ -345,7 +346,6 @@ def evaluate(ckpt: str | Path | None = None, *, n_prompts: int = 48, seed: int =
 
     from model_core.checkpoint import load_checkpoint
     from model_core.latents import latent_space
-    from model_core.sample import generate_clips
     from model_core.toyworld import ToyWorld
 
     loaded = load_checkpoint(ckpt, ema=ema)
@@ -354,9 +354,9 @@ def evaluate(ckpt: str | Path | None = None, *, n_prompts: int = 48, seed: int =
     truth = [world.clip(i) for i in range(n_prompts)]
     scenes = [c.scene for c in truth]
     t0 = time.perf_counter()
-    videos, audios = generate_clips(
-        loaded, [c.caption for c in truth], seed=seed, steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio,
-        batch_size=batch_size,
+    videos, audios = loaded.generate(
+        [c.caption for c in truth], seed=seed, steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio,
+        shift=shift, batch_size=batch_size,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     report = {
@@ -365,7 +365,7 @@ def evaluate(ckpt: str | Path | None = None, *, n_prompts: int = 48, seed: int =
         "weights": "ema" if loaded.is_ema else "raw",
         "n_prompts": n_prompts,
         "seed": seed,
-        "sampler": {"steps": steps, **loaded.sampling(cfg_text=cfg_text, cfg_audio=cfg_audio)},
+        "sampler": loaded.sampling(steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio, shift=shift),
         "generated": score_clips(videos, audios, scenes, space, seed=seed),
         "ground_truth": {**score_clips([c.video for c in truth], [c.audio for c in truth], scenes, space, seed=seed),
                          **ground_truth_check(truth, space)},  # fmt: skip
