@@ -19,6 +19,7 @@ import os
 import random
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -94,7 +95,16 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     return engine
 
 
+# One in-process mutex per SQLite engine for write transactions. SQLite admits one writer at a time anyway;
+# queueing on a mutex hands the lock straight to the next thread, where waiting in SQLite's busy handler
+# sleeps in growing steps (up to 100 ms) and leaves the database idle. Other processes still meet the busy
+# timeout.
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    _WRITE_LOCKS[engine] = threading.RLock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
         # Take transaction control away from the sqlite3 module; "begin" below emits BEGIN itself.
@@ -114,9 +124,17 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+_FACTORIES: weakref.WeakKeyDictionary[Engine, dict[bool, sessionmaker[Session]]] = weakref.WeakKeyDictionary()
+
+
 def session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
-    bind = engine.execution_options(**{_WRITE_OPTION: True}) if write else engine
-    return sessionmaker(bind=bind, expire_on_commit=False)
+    """Sessions bound to ``engine``; ``write=True`` ones begin with ``BEGIN IMMEDIATE`` on SQLite."""
+    factories = _FACTORIES.setdefault(engine, {})
+    factory = factories.get(write)
+    if factory is None:
+        bind = engine.execution_options(**{_WRITE_OPTION: True}) if write else engine
+        factory = factories[write] = sessionmaker(bind=bind, expire_on_commit=False)
+    return factory
 
 
 @contextlib.contextmanager
@@ -126,15 +144,17 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     ``write=True`` takes SQLite's write lock up front (``BEGIN IMMEDIATE``): use it for units of work
     that write.
     """
-    session = session_factory(engine, write=write)()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    lock = _WRITE_LOCKS.get(engine) if write else None
+    with lock if lock is not None else contextlib.nullcontext():
+        session = session_factory(engine, write=write)()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
 
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available

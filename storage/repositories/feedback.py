@@ -64,10 +64,18 @@ def resolve_target(
     ``episode_id``).
     """
     if take_id is not None:
-        take = get_or_404(session, Take, take_id)
-        shot = session.get(Shot, take.shot_pk)
-        render = session.get(Render, take.render_id)
-        return Target("take", render.episode_id, render.id, shot.id, shot.shot_id, take.id)
+        # One row from one query: this runs on every rating, the hot path of the API.
+        row = session.execute(
+            select(Render.episode_id, Render.id, Shot.id, Shot.shot_id)
+            .select_from(Take)
+            .join(Shot, Shot.id == Take.shot_pk)
+            .join(Render, Render.id == Take.render_id)
+            .where(Take.id == take_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"take {take_id} does not exist", field="take_id")
+        episode_id, render_id, shot_pk, shot_label = row
+        return Target("take", episode_id, render_id, shot_pk, shot_label, take_id)
     if shot_id is not None:
         if render_id is None:
             raise InvalidInput(

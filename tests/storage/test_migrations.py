@@ -75,12 +75,12 @@ def test_concurrent_starts_migrate_once(backend, tmp_path):
     with temporary_database(backend, tmp_path) as url:
         ctx = mp.get_context("spawn")
         queue = ctx.Queue()
-        procs = [ctx.Process(target=_migrate_in_child, args=(url, queue)) for _ in range(3)]
+        procs = [ctx.Process(target=_migrate_in_child, args=(url, queue)) for _ in range(2)]
         for p in procs:
             p.start()
         for p in procs:
             p.join(timeout=120)
         results = [queue.get(timeout=5) for _ in procs]
-        assert results == ["ok"] * 3
+        assert results == ["ok"] * 2
         assert current_revision(url) == head_revision()
         assert _diff(url) == []
