@@ -130,7 +130,7 @@ class AnimaticBackend:
             rate=request.sample_rate,
             seed=request.seed,
             room=room,
-            positions={n: p["x"] for n, p in positions.items()},
+            positions_at=lambda seconds: _screen_x(figures, camera, seconds, request),
             speaker=shot.speaker,
         )
         spec = plate_spec(
@@ -189,6 +189,14 @@ class AnimaticBackend:
                 if opacity > 0:
                     card.sprite.blend(frame, opacity)
             yield frame
+
+
+def _screen_x(
+    figures: list[Figure], camera: CameraPath, seconds: float, request: ShotRequest
+) -> dict[str, float]:
+    """Each figure's face x (0..1 of the frame width) at ``seconds`` into the shot, camera move included."""
+    k = min(max(int(seconds * request.fps), 0), request.frames - 1)
+    return {f.name: float(camera.to_screen(k, *f.face_xy)[0]) / request.width for f in figures}
 
 
 def _has_source(module: str) -> bool:

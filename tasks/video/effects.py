@@ -7,7 +7,7 @@ it through a room); this module only decides where and how loud it sits in the s
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,11 +46,12 @@ def effects_track(
     rate: int,
     seed: int,
     room: str | None,
-    positions: Mapping[str, float],
+    positions_at: Callable[[float], Mapping[str, float]],
     speaker: str | None,
 ) -> EffectsTrack:
-    """Mix every cue into a ``(samples, 2)`` buffer. ``positions`` maps on-screen names to x in
-    0..1 of the frame.
+    """Mix every cue into a ``(samples, 2)`` buffer.
+
+    ``positions_at(seconds)`` maps on-screen names to their x in 0..1 of the frame at that moment.
     """
     audio = np.zeros((samples, 2), np.float32)
     if not cues:
@@ -71,6 +72,7 @@ def effects_track(
         if name is None:
             unmatched.append(cue.text)
             continue
+        positions = positions_at(cue.at)  # where everyone is on screen when the sound happens
         who = acting_character(cue, positions, speaker)
         pan = float(np.clip((positions[who] * 2.0 - 1.0) * 0.8, -1.0, 1.0)) if who is not None else 0.0
         cue_seed = int(stable_rng("sfx", seed, i, cue.text).integers(2**31))

@@ -342,6 +342,13 @@ def test_full_size_render_speed() -> None:
     assert n == 30 and fps > 8  # a floor for a loaded 2-core box; typical is several times higher
 
 
+def test_sfx_pan_follows_the_camera_to_the_cue_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_sfx(monkeypatch)
+    cues = (Cue(kind="sfx", text="door", at=0.0), Cue(kind="sfx", text="door", at=0.95))
+    AnimaticBackend().generate(make_request(frames=30, camera="pan_right", on_screen=("林婉",), sfx=cues))
+    assert calls[0]["pan"] > calls[1]["pan"] + 0.1  # the view travels right: 林婉 drifts left of frame
+
+
 def test_timed_cues_get_their_duration_and_late_cues_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = fake_sfx(monkeypatch)
     cues = (Cue(kind="sfx", text="door creaks", at=0.1, duration=5.0), Cue(kind="sfx", text="door", at=0.5))
