@@ -267,6 +267,10 @@ def _render(style: Style, tonic: int, tempo: float, n: int, rng: np.random.Gener
         if style.bass:
             _bass(buf, style, bass_note, start, beat, bar, ending, n - start)
         if ending:
+            if style.arp:  # the last chord struck once, low to high, so the cue lands rather than stops
+                for k, note in enumerate(notes):
+                    tone = _pluck(note, 1.5, style.brightness) if style.brightness > 0.6 else _epiano(note, 2.0)
+                    _add(buf, tone, start + int(k * 0.04 * RATE), style.arp * 0.2, 0.3 * (k - 1))
             break
         if style.arp:
             _arp(buf, style, notes, start, beat, rng)
