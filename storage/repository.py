@@ -134,7 +134,7 @@ def start_render(
         {"episode_id": episode.id, "text_hash": text_hash},
         {"format": script_format, "path": str(script_path)},
     )
-    out_dir = str(out_dir)
+    out_dir = _normal_dir(out_dir)
     queued = session.scalars(
         select(Render)
         .where(
@@ -166,6 +166,14 @@ def start_render(
     session.add(render)
     session.flush()
     return render.id
+
+
+def _normal_dir(out_dir: str | Path) -> str:
+    """Local folders as absolute paths (so a render is found whatever the cwd); URLs unchanged."""
+    text = str(out_dir)
+    if "://" in text:
+        return text
+    return str(Path(text).expanduser().resolve())
 
 
 def _render(session: Session, render_id: int) -> Render:

@@ -3,6 +3,7 @@ idempotency keys, decisions and retakes, viewer metrics, the model registry."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
@@ -22,6 +23,7 @@ from storage.models import (
 from storage.repositories import catalog, feedback, metrics, registry, users
 from storage.repositories.common import IdempotencyConflict, InvalidInput, NotFound, request_hash
 from storage.repository import finish_render, record_take, start_render
+from tests.storage.dbs import BACKENDS, temporary_database
 
 
 def _count(session, model) -> int:
@@ -358,3 +360,43 @@ def test_model_registry_promotes_one_at_a_time(session):
             session.flush()
     with pytest.raises(InvalidInput, match="not one of"):
         registry.set_model_status(session, new.id, "shipped")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_concurrent_requests_with_one_key_store_one_row(backend, tmp_path):
+    """Eight writers race with the same idempotency key: one row, and all of them get its id."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from storage.db import make_engine, migrate, run_in_transaction, session_scope
+
+    with temporary_database(backend, tmp_path) as url:
+        migrate(url)
+        engine = make_engine(url)
+        with session_scope(engine, write=True) as s:
+            user, _ = users.create_user(s, "mei", "producer")
+            render_id = start_render(
+                s, series_title="Race", episode_number=1, episode_title="R", script_text="r", script_path="r",
+                script_format="fountain", backend="animatic", out_dir=str(tmp_path / "r"),
+            )  # fmt: skip
+            user_id, episode_id = user.id, s.get(Render, render_id).episode_id
+        req = request_hash({"rating": 4})
+        barrier = threading.Barrier(8)
+
+        def post(_: int) -> int:
+            barrier.wait()
+
+            def work(s):
+                target = feedback.resolve_target(s, episode_id=episode_id)
+                fb, _ = feedback.add_feedback(
+                    s, user_id=user_id, target=target, rating=4, idempotency_key="same", req_hash=req
+                )
+                return fb.id
+
+            return run_in_transaction(engine, work, write=True)
+
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(post, range(8)))
+        with session_scope(engine) as s:
+            assert _count(s, Feedback) == 1
+        engine.dispose()
+        assert len(set(ids)) == 1
