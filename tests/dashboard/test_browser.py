@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from dashboard.app import create_app
 from storage.db import make_engine, session_scope
-from storage.models import Feedback, Render, Shot, Take
+from storage.models import Decision, Feedback, Render, Shot, Take
+from storage.repositories.registry import register_model_version
 from tests.dashboard.conftest import make_users
 from tests.dashboard.fakes import FakeRenderer, write_script
 
@@ -58,6 +59,16 @@ def server(tmp_path):
     app = create_app(url, renderer=renderer, renders_dir=tmp_path / "renders")
     tokens = make_users(url)
     first = renderer(str(write_script(tmp_path / "pilot.json")), str(tmp_path / "cli-render"), {})
+    engine = make_engine(url)
+    with session_scope(engine, write=True) as s:
+        register_model_version(
+            s,
+            name="tiny-ft-1",
+            checkpoint_uri="/ckpt/1",
+            checkpoint_hash="c" * 64,
+            metrics={"sync_error_ms": 38.0},
+        )
+    engine.dispose()
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -126,6 +137,22 @@ def test_producer_rates_marks_a_region_and_gets_a_retake(server):
             page.wait_for_selector("#shot-message:has-text('is now take 1')", timeout=90_000)
             assert "take 1" in page.inner_text("#shot-take")
             assert page.locator("#takes .take-button[data-take='1']").count() == 1
+
+            # trigger a whole-episode render and watch its status turn to succeeded
+            before = page.locator(".render-item").count()
+            page.click("#render-episode")
+            page.wait_for_function(f"document.querySelectorAll('.render-item').length === {before + 1}")
+            all_done = (
+                "[...document.querySelectorAll('.render-item')].every(li => li.dataset.status === 'succeeded')"
+            )
+            page.wait_for_function(all_done, timeout=60_000)
+
+            # the runs and models tabs
+            page.click("#tabs button[data-tab='runs']")
+            page.wait_for_selector(f"#runs-table tbody tr >> nth={before}")
+            page.click("#tabs button[data-tab='models']")
+            page.wait_for_selector("#models-table tbody tr:has-text('tiny-ft-1')")
+            assert "sync_error_ms" in page.inner_text("#models-table")
             assert not errors, errors
         finally:
             browser.close()
@@ -140,12 +167,17 @@ def test_producer_rates_marks_a_region_and_gets_a_retake(server):
         assert region.x == pytest.approx(0.2, abs=0.02) and region.y == pytest.approx(0.1, abs=0.02)
         assert region.w == pytest.approx(0.4, abs=0.02) and region.h == pytest.approx(0.3, abs=0.02)
         assert 1.0 <= region.t < 2.0
-        newest = s.scalars(select(Render).order_by(Render.id.desc())).first()
-        assert newest.status == "succeeded" and newest.retakes == {"sc01-sh02": 1}
+        decision = s.scalars(select(Decision).where(Decision.kind == "retake")).one()
+        retake_render = s.get(Render, decision.retake_render_id)
+        assert retake_render.status == "succeeded" and retake_render.retakes == {"sc01-sh02": 1}
         take = s.scalars(
             select(Take)
             .join(Shot, Shot.id == Take.shot_pk)
-            .where(Shot.shot_id == "sc01-sh02", Take.take == 1)
+            .where(Shot.shot_id == "sc01-sh02", Take.render_id == retake_render.id)
         ).one()
-        assert take.render_id == newest.id and Path(take.asset_uri).is_file()
+        assert take.take == 1 and Path(take.asset_uri).is_file()
+        # the whole-episode render triggered afterwards kept the retake
+        newest = s.scalars(select(Render).order_by(Render.id.desc())).first()
+        assert newest.id != retake_render.id and newest.status == "succeeded"
+        assert newest.retakes == {"sc01-sh02": 1}
     engine.dispose()
