@@ -143,7 +143,7 @@ def test_producer_rates_marks_a_region_and_gets_a_retake(server):
             page.click("#render-episode")
             page.wait_for_function(f"document.querySelectorAll('.render-item').length === {before + 1}")
             all_done = (
-                "[...document.querySelectorAll('.render-item')].every(li => li.dataset.status === 'succeeded')"
+                "[...document.querySelectorAll('.render-item')].every(r => r.dataset.status === 'succeeded')"
             )
             page.wait_for_function(all_done, timeout=60_000)
 
