@@ -331,7 +331,9 @@ def finish(
 
 
 def line_timing(timing: Timing) -> dict:
-    """Where every spoken line sits in the episode (48 kHz samples), and the slot it may fill (dubbing uses it)."""
+    """Where every shot, effect cue and spoken line sits in the episode (48 kHz samples); dubbing uses the slots."""
+    from tasks.media.timebase import seconds_to_samples
+
     lines = []
     for request, offset in zip(timing.requests, timing.offsets, strict=True):
         shot_end = offset + request.frames * (request.sample_rate // request.fps)
@@ -344,7 +346,12 @@ def line_timing(timing: Timing) -> dict:
                 "samples": spoken.samples, "slot_end_sample": min([shot_end, *later]),
                 "parenthetical": spoken.parenthetical,
             })  # fmt: skip
-    return {"sample_rate": 48_000, "total_samples": timing.total_samples, "lines": lines}
+    shots = [
+        {"shot_id": r.shot.id, "start_sample": off, "frames": r.frames, "samples": r.frames * (r.sample_rate // r.fps),
+         "sfx": [{"text": c.text, "at_sample": off + seconds_to_samples(max(c.at, 0.0), r.sample_rate)} for c in r.sfx]}
+        for r, off in zip(timing.requests, timing.offsets, strict=True)
+    ]  # fmt: skip
+    return {"sample_rate": 48_000, "total_samples": timing.total_samples, "shots": shots, "lines": lines}
 
 
 def _cover_frame(shots: Sequence[ShotArtifact]):
@@ -381,6 +388,6 @@ def record(job: Job, summary: dict) -> int | None:
                 key=take["key"], uri=take["uri"], digest=take["key"], duration=take["frames"] / job.plan.fps,
                 cached=take["cached"],
             )  # fmt: skip
-        finish_render(session, render_id, status="completed", episode_uri=summary["episode"], qc=summary)
+        finish_render(session, render_id, status="succeeded", episode_uri=summary["episode"], qc=summary)
         save_casting(session, job.plan.title, {k: asdict(v) for k, v in job.casting.items()})
     return render_id
