@@ -81,7 +81,8 @@ def render(
     plan: Path | None = typer.Option(None, help="Render an edited plan.json (from `reelwright plan`)."),
     retake: list[str] = typer.Option([], help="SHOT_ID=N: re-render a shot as take N (new seed). Repeatable."),
     cache: Path | None = typer.Option(None, help="Asset store directory (default .reelwright/assets or $REELWRIGHT_CACHE)."),
-    db: str | None = typer.Option(None, help="Run database URL (default: no recording; e.g. sqlite:///reelwright.db)."),
+    db: str | None = typer.Option(None, help="Run database URL (default $REELWRIGHT_DB or .reelwright/reelwright.db)."),
+    record: bool = typer.Option(True, help="Record the render, its takes and the casting in the run database."),
     bible: Path | None = typer.Option(None, help="Series bible YAML with voice casting."),
     music: Path | None = typer.Option(None, help="Use this music track instead of the generated score."),
     size: str = typer.Option("1080x1920", help="Frame size WIDTHxHEIGHT (delivery default 1080x1920)."),
@@ -95,6 +96,12 @@ def render(
         if not source:
             raise ConfigError("the plan does not name its script (field 'source')", file=plan, hint="pass SCRIPT too")
         script = Path(source)
+    if record:
+        from storage.db import database_url
+
+        db = database_url(db)
+    else:
+        db = None
     retakes = {}
     for item in retake:
         shot_id, _, n = item.partition("=")
