@@ -327,7 +327,10 @@ def _assign(character: Character, language: str, used_variants: set[str], used_p
         else:
             continue
         break
-    rate = 150 + (h >> 24) % 36  # 150-185 wpm
+    # Short drama is brisk: 165-200 wpm (eSpeak's Mandarin is slow at the same setting, so it gets 15 % more).
+    rate = 165 + (h >> 24) % 36
+    if language.startswith(("zh", "cmn")):
+        rate = int(rate * 1.15)
     if age is not None and age >= 55:
         rate -= 15
     elif age is not None and age < 25:

@@ -19,8 +19,8 @@ from tasks.planning.mood import scene_mood
 # Seconds of speech per unit: English words at ~160 wpm, Chinese characters at ~4.3 per second.
 SECONDS_PER_WORD = {"en": 60 / 160}
 SECONDS_PER_CJK_CHAR = 1 / 4.3
-LINE_LEAD = 0.35  # breath before a line starts, seconds
-LINE_TAIL = 0.45  # hold after a line ends, before the cut
+LINE_LEAD = 0.25  # breath before a line starts, seconds
+LINE_TAIL = 0.35  # hold after a line ends, before the cut
 ESTABLISHING = 2.5
 MIN_ACTION, MAX_ACTION = 1.8, 4.0  # short-drama action beats are brisk
 

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 from schemas.plan import Shot
 from tasks.media.timebase import SAMPLE_RATE, seconds_to_samples
+from tasks.planning.plan import LINE_TAIL
 
 GAP_SECONDS = Fraction(1, 4)  # between two lines in the same shot
 
@@ -44,7 +45,7 @@ def fit_shot(shot: Shot, speech_samples: Sequence[int], *, fps: int = 30, rate: 
         starts.append(start)
         end = max(end, start + n)
         cursor = start + n + seconds_to_samples(GAP_SECONDS, rate)
-    needed = end + seconds_to_samples(0.45, rate) if shot.dialogue else 0
+    needed = end + seconds_to_samples(LINE_TAIL, rate) if shot.dialogue else 0
     needed_frames = -(-needed // spf)  # ceil
     frames = max(planned_frames, needed_frames, 1)
     return TimedShot(
