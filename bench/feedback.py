@@ -220,6 +220,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def run_backend(name: str, url: str, work: Path, clients: int, events: int, replay_every: int) -> dict:
     takes, tokens = seed(url, clients)
+    load_before = os.getloadavg()[0]
     port = _free_port()
     server = start_server(url, work / f"home-{name}", port)
     results: dict = {"latencies": [], "errors": [], "retries": 0, "replays": 0, "replay_mismatches": [],
@@ -274,6 +275,7 @@ def run_backend(name: str, url: str, work: Path, clients: int, events: int, repl
         },
         "stored": check,
         "exactly_once": ok,
+        "load_average_1min": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         "server_stderr_tail": stderr.strip().splitlines()[-5:],
     }
 
@@ -355,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "python": platform.python_version(),
             "sqlalchemy": sqlalchemy.__version__,
-            "note": "2 cores shared with other work; client and server on the same machine",
+            "note": "2 cores shared with other engineers' builds and tests (see load_average_1min per run); "
+            "client and server on the same machine",
         },
         "server": "uvicorn --factory dashboard.app:create_app (1 worker; sync endpoints in a 40-thread pool)",
         "runs": runs,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from urllib.parse import urlencode
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import HTTPException, Request, status
 
 from storage.repositories import users
 from storage.repositories.users import Principal
@@ -150,5 +150,3 @@ def require(perm: Perm, *, signed_media: bool = False) -> Callable[..., Principa
     dependency.__name__ = f"require_{perm.value}"
     return dependency
 
-
-Reader = Depends(require(Perm.read))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from storage.db import run_in_transaction
+
+if TYPE_CHECKING:
+    from dashboard.auth import TokenCache
+    from dashboard.jobs import RenderJobs
 
 T = TypeVar("T")
 
@@ -33,6 +37,5 @@ class AppState:
     db: Database
     renders_dir: Path
     backend: str
-    tokens: object  # dashboard.auth.TokenCache
-    jobs: object  # dashboard.jobs.RenderJobs
-    extra: dict = field(default_factory=dict)
+    tokens: TokenCache
+    jobs: RenderJobs
