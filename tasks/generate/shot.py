@@ -20,7 +20,7 @@ ENCODING = VideoEncoding()
 def shot_key(request: ShotRequest, backend: GenerationBackend, cues: Sequence[object]) -> str:
     return content_key(
         "shot", request, list(cues), backend.name, backend.version(), ENCODING,
-        code_version("tasks.generate.shot", "tasks.assembly.subtitles", "tasks.media.ffmpeg"),
+        code_version("tasks.generate.shot", "tasks.assembly.subtitles", "tasks.video.text", "tasks.media.ffmpeg"),
     )  # fmt: skip
 
 
