@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from dashboard import schemas as s
 from dashboard.auth import ROLE_PERMISSIONS, Perm, require, sign_media
 from dashboard.state import AppState
-from storage.models import Episode, Feedback, Render, Series, Take
+from storage.models import Episode, Render, Series, Take
 from storage.repositories import catalog, feedback, metrics, registry, users
 from storage.repositories.common import NotFound, Page, get_or_404, request_hash
 from storage.repositories.users import Principal
@@ -297,7 +297,7 @@ def take_video(take_id: int, app: State, who: MediaReader) -> FileResponse:
 # ----------------------------------------------------------------------------------------------- feedback
 
 
-def _feedback_out(fb: Feedback) -> s.FeedbackOut:
+def _feedback_out(fb: feedback.FeedbackRecord) -> s.FeedbackOut:
     return s.FeedbackOut(
         id=fb.id,
         user_id=fb.user_id,
@@ -307,7 +307,7 @@ def _feedback_out(fb: Feedback) -> s.FeedbackOut:
         shot_id=fb.shot_id,
         take_id=fb.take_pk,
         rating=fb.rating,
-        tags=[t.tag for t in fb.tags],
+        tags=list(fb.tags),
         comment=fb.comment,
         t_start=fb.t_start,
         t_end=fb.t_end,

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import Decision, Feedback, FeedbackRegion, FeedbackTag, Render, Shot, Tag, Take
+from storage.models import Decision, Feedback, FeedbackRegion, FeedbackTag, Render, Shot, Tag, Take, utcnow
 from storage.repositories.catalog import kept_retakes, queue_render
 from storage.repositories.common import (
     InvalidInput,
@@ -113,6 +115,82 @@ def _check_tags(session: Session, tags: Sequence[str]) -> list[str]:
     return wanted
 
 
+@dataclass(frozen=True, slots=True)
+class FeedbackRecord:
+    """A stored note, as the API returns it."""
+
+    id: int
+    user_id: int
+    target: str
+    episode_id: int
+    render_id: int | None
+    shot_pk: int | None
+    shot_id: str | None
+    take_pk: int | None
+    rating: int | None
+    tags: tuple[str, ...]
+    comment: str | None
+    t_start: float | None
+    t_end: float | None
+    regions: tuple[Region, ...]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, fb: Feedback) -> FeedbackRecord:
+        return cls(
+            id=fb.id,
+            user_id=fb.user_id,
+            target=fb.target,
+            episode_id=fb.episode_id,
+            render_id=fb.render_id,
+            shot_pk=fb.shot_pk,
+            shot_id=fb.shot_id,
+            take_pk=fb.take_pk,
+            rating=fb.rating,
+            tags=tuple(t.tag for t in fb.tags),
+            comment=fb.comment,
+            t_start=fb.t_start,
+            t_end=fb.t_end,
+            regions=tuple(Region(r.t, r.x, r.y, r.w, r.h, r.label) for r in fb.regions),
+            created_at=fb.created_at,
+        )
+
+
+def _check_regions(regions: Sequence[Region]) -> None:
+    for i, r in enumerate(regions):
+        inside = (
+            0 <= r.x and 0 <= r.y and r.w > 0 and r.h > 0 and r.x + r.w <= 1 + 1e-6 and r.y + r.h <= 1 + 1e-6
+        )
+        if not inside or r.t < 0:
+            raise InvalidInput(
+                f"region ({r.x}, {r.y}, {r.w}×{r.h}) at {r.t} s is not a rectangle inside the frame",
+                field=f"body.regions.{i}",
+                hint="x, y, w, h are fractions of the frame: 0 ≤ x, x + w ≤ 1, 0 ≤ y, y + h ≤ 1; t ≥ 0",
+            )
+
+
+def _insert_ignoring_key_conflict(session: Session, values: dict) -> int | None:
+    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id: the new id, None if the key exists."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # any other database: a savepoint catches the duplicate
+        try:
+            with session.begin_nested():
+                return session.execute(insert(Feedback).values(**values).returning(Feedback.id)).scalar_one()
+        except IntegrityError:
+            return None
+    stmt = (
+        dialect_insert(Feedback)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Feedback.id)
+    )
+    return session.execute(stmt).scalar()
+
+
 def add_feedback(
     session: Session,
     *,
@@ -126,18 +204,62 @@ def add_feedback(
     regions: Sequence[Region] = (),
     idempotency_key: str | None = None,
     req_hash: str | None = None,
-) -> tuple[Feedback, bool]:
-    """Store one note; return ``(feedback, created)``. The same idempotency key returns the first note."""
+) -> tuple[FeedbackRecord, bool]:
+    """Store one note; return ``(record, created)``. The same idempotency key returns the first note.
+
+    This is the API's hot path, so it is three Core statements (note, tags, regions) rather than an ORM
+    unit of work; the key's unique index settles races (``ON CONFLICT DO NOTHING``, then read the winner).
+    """
     if rating is None and not tags and not (comment or "").strip() and not regions:
         raise InvalidInput("empty feedback: give a rating, a tag, a comment or a region", field="body")
     if rating is not None and not 1 <= rating <= 5:
         raise InvalidInput(f"rating {rating} must be 1–5", field="body.rating")
     if t_start is not None and t_end is not None and t_end < t_start:
         raise InvalidInput(f"time range ends ({t_end}) before it starts ({t_start})", field="body.t_end")
+    _check_regions(regions)
     tag_names = _check_tags(session, tags)
-
-    def build() -> Feedback:
-        return Feedback(
+    values = {
+        "user_id": user_id,
+        "target": target.target,
+        "episode_id": target.episode_id,
+        "render_id": target.render_id,
+        "shot_pk": target.shot_pk,
+        "shot_id": target.shot_id,
+        "take_pk": target.take_pk,
+        "rating": rating,
+        "comment": comment,
+        "t_start": t_start,
+        "t_end": t_end,
+        "idempotency_key": idempotency_key,
+        "request_hash": req_hash,
+        "created_at": utcnow(),
+    }
+    try:
+        if idempotency_key is None:
+            new_id = session.execute(insert(Feedback).values(**values).returning(Feedback.id)).scalar_one()
+        else:
+            new_id = _insert_ignoring_key_conflict(session, values)
+            if new_id is None:
+                first = replay(session, Feedback, idempotency_key, req_hash)
+                if first is None:  # the winner's transaction rolled back after all: try once more
+                    new_id = session.execute(
+                        insert(Feedback).values(**values).returning(Feedback.id)
+                    ).scalar_one()
+                else:
+                    return FeedbackRecord.of(first), False
+        if tag_names:
+            session.execute(insert(FeedbackTag), [{"feedback_id": new_id, "tag": t} for t in tag_names])
+        if regions:
+            session.execute(
+                insert(FeedbackRegion),
+                [{"feedback_id": new_id, "t": r.t, "x": r.x, "y": r.y, "w": r.w, "h": r.h, "label": r.label}
+                 for r in regions],
+            )  # fmt: skip
+    except IntegrityError as exc:
+        raise InvalidInput(f"the feedback violates a database constraint: {exc.orig}", field="body") from None
+    return (
+        FeedbackRecord(
+            id=new_id,
             user_id=user_id,
             target=target.target,
             episode_id=target.episode_id,
@@ -146,14 +268,15 @@ def add_feedback(
             shot_id=target.shot_id,
             take_pk=target.take_pk,
             rating=rating,
+            tags=tuple(sorted(tag_names)),
             comment=comment,
             t_start=t_start,
             t_end=t_end,
-            tags=[FeedbackTag(tag=name) for name in tag_names],
-            regions=[FeedbackRegion(t=r.t, x=r.x, y=r.y, w=r.w, h=r.h, label=r.label) for r in regions],
-        )
-
-    return insert_once(session, Feedback, key=idempotency_key, req_hash=req_hash, build=build)
+            regions=tuple(regions),
+            created_at=values["created_at"],
+        ),
+        True,
+    )
 
 
 def list_feedback(
@@ -164,7 +287,7 @@ def list_feedback(
     shot_id: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> Page[Feedback]:
+) -> Page[FeedbackRecord]:
     stmt = (
         select(Feedback)
         .options(selectinload(Feedback.tags), selectinload(Feedback.regions))
@@ -176,7 +299,8 @@ def list_feedback(
         stmt = stmt.where(Feedback.render_id == render_id)
     if shot_id is not None:
         stmt = stmt.where(Feedback.shot_id == shot_id)
-    return paginate(session, stmt, limit=limit, offset=offset)
+    page = paginate(session, stmt, limit=limit, offset=offset)
+    return Page([FeedbackRecord.of(fb) for fb in page.items], page.total, page.limit, page.offset)
 
 
 def approve_take(

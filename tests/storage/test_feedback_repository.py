@@ -99,7 +99,7 @@ def test_feedback_on_take_shot_and_episode(session, rendered):
         regions=[feedback.Region(t=3.0, x=0.25, y=0.1, w=0.5, h=0.3, label="mouth")],
     )
     assert created and fb.target == "take" and fb.take_pk == takes["sc01-sh02"]
-    assert sorted(t.tag for t in fb.tags) == ["artefact", "lip_sync_off"]
+    assert fb.tags == ("artefact", "lip_sync_off") and fb.regions[0].label == "mouth"
     assert _count(session, FeedbackRegion) == 1 and _count(session, FeedbackTag) == 2
     on_shot = feedback.resolve_target(session, render_id=render_id, shot_id="sc01-sh01")
     feedback.add_feedback(session, user_id=user.id, target=on_shot, tags=["great_take"])
@@ -125,15 +125,24 @@ def test_feedback_rejects_bad_input(session, rendered):
         feedback.resolve_target(session, render_id=render_id, shot_id="sc09-sh01")
     with pytest.raises(NotFound, match="take 424242 does not exist"):
         feedback.resolve_target(session, take_id=424242)
-    # The database itself refuses a region outside the frame.
-    with pytest.raises(InvalidInput, match="violates a constraint"):
+    with pytest.raises(InvalidInput, match="not a rectangle inside the frame") as err:
         feedback.add_feedback(
             session,
             user_id=user.id,
             target=target,
-            regions=[feedback.Region(t=1, x=0.8, y=0.1, w=0.5, h=0.2)],
+            regions=[
+                feedback.Region(t=1, x=0.1, y=0.1, w=0.2, h=0.2),
+                feedback.Region(t=1, x=0.8, y=0.1, w=0.5, h=0.2),
+            ],
         )
-    assert _count(session, Feedback) == 0
+    assert err.value.field == "body.regions.1"
+    # and the database itself refuses a region outside the frame
+    fb, _ = feedback.add_feedback(session, user_id=user.id, target=target, rating=3)
+    with pytest.raises(IntegrityError):
+        with session.begin_nested():
+            session.add(FeedbackRegion(feedback_id=fb.id, t=1, x=0.8, y=0.1, w=0.5, h=0.2))
+            session.flush()
+    assert _count(session, Feedback) == 1 and _count(session, FeedbackRegion) == 0
 
 
 def test_same_idempotency_key_stores_one_row(session, rendered):
