@@ -39,13 +39,35 @@ class Room:
 
 
 ROOMS: dict[str, Room] = {
-    "small_room": Room(rt60=0.4, predelay_ms=2, reflections=14, early_ms=25, cutoff_hz=6000, high_ratio=0.6, wet=0.3),
-    "hall": Room(rt60=2.0, predelay_ms=22, reflections=18, early_ms=90, cutoff_hz=5000, high_ratio=0.55, wet=0.45),
-    "stairwell": Room(
-        rt60=2.6, predelay_ms=6, reflections=10, early_ms=40, cutoff_hz=9000, high_ratio=0.75, wet=0.5, flutter_ms=14
+    "small_room": Room(
+        rt60=0.4, predelay_ms=2, reflections=14, early_ms=25, cutoff_hz=6000, high_ratio=0.6, wet=0.3
     ),
-    "outdoor": Room(rt60=0.25, predelay_ms=8, reflections=3, early_ms=40, cutoff_hz=4000, high_ratio=0.5, wet=0.15, slap_ms=140),
-    "car_interior": Room(rt60=0.1, predelay_ms=1, reflections=12, early_ms=8, cutoff_hz=3500, high_ratio=0.5, wet=0.35),
+    "hall": Room(
+        rt60=2.0, predelay_ms=22, reflections=18, early_ms=90, cutoff_hz=5000, high_ratio=0.55, wet=0.45
+    ),
+    "stairwell": Room(
+        rt60=2.6,
+        predelay_ms=6,
+        reflections=10,
+        early_ms=40,
+        cutoff_hz=9000,
+        high_ratio=0.75,
+        wet=0.5,
+        flutter_ms=14,
+    ),
+    "outdoor": Room(
+        rt60=0.25,
+        predelay_ms=8,
+        reflections=3,
+        early_ms=40,
+        cutoff_hz=4000,
+        high_ratio=0.5,
+        wet=0.15,
+        slap_ms=140,
+    ),
+    "car_interior": Room(
+        rt60=0.1, predelay_ms=1, reflections=12, early_ms=8, cutoff_hz=3500, high_ratio=0.5, wet=0.35
+    ),
 }
 
 _CAR = re.compile(r"\b(CAR|TAXI|CAB|LIMO|LIMOUSINE|VAN|SUV|TRUCK)\b|车内|车里|车上|出租车|轿车")
@@ -81,7 +103,9 @@ def _room(name: str) -> Room:
     try:
         return ROOMS[name]
     except KeyError:
-        raise RoomError(f"unknown room {name!r}", field="room", hint=f"use one of {', '.join(ROOMS)}") from None
+        raise RoomError(
+            f"unknown room {name!r}", field="room", hint=f"use one of {', '.join(ROOMS)}"
+        ) from None
 
 
 @lru_cache(maxsize=32)
@@ -106,7 +130,9 @@ def _impulse_response(name: str, seed: int) -> np.ndarray:
     if room.flutter_ms:
         period = int(RATE * room.flutter_ms / 1000)
         taps = np.arange(period, n, period)
-        ir[taps] += (4.0 * np.exp(-6.91 * taps / RATE / (room.rt60 * 0.5)))[:, None] * rng.uniform(0.7, 1.0, (len(taps), 2))
+        ir[taps] += (4.0 * np.exp(-6.91 * taps / RATE / (room.rt60 * 0.5)))[:, None] * rng.uniform(
+            0.7, 1.0, (len(taps), 2)
+        )
     if room.slap_ms:
         at = int(RATE * room.slap_ms / 1000)
         if at < n:

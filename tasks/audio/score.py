@@ -66,44 +66,96 @@ class Style:
 
 STYLES: dict[str, Style] = {
     "tense": Style(
-        keys=((2, "minor"), (0, "minor"), (4, "minor")), tempo=(100, 116),
+        keys=((2, "minor"), (0, "minor"), (4, "minor")),
+        tempo=(100, 116),
         progression=((0, "min"), (8, "maj"), (5, "min"), (7, "maj")),
-        pad=0.5, bass=0.9, arp=0.35, strings=0.25, drums="pulse", brightness=0.35,
-        arp_pattern=(0, 0, 2, 0), arp_steps=4, bass_pattern="eighths",
+        pad=0.5,
+        bass=0.9,
+        arp=0.35,
+        strings=0.25,
+        drums="pulse",
+        brightness=0.35,
+        arp_pattern=(0, 0, 2, 0),
+        arp_steps=4,
+        bass_pattern="eighths",
     ),
     "romantic": Style(
-        keys=((5, "major"), (3, "major"), (8, "major")), tempo=(66, 78),
+        keys=((5, "major"), (3, "major"), (8, "major")),
+        tempo=(66, 78),
         progression=((0, "maj7"), (9, "min7"), (5, "maj7"), (7, "dom7")),
-        pad=0.6, bass=0.6, arp=0.55, brightness=0.5, arp_pattern=(0, 1, 2, 3, 2, 1), arp_steps=2, bass_pattern="half",
+        pad=0.6,
+        bass=0.6,
+        arp=0.55,
+        brightness=0.5,
+        arp_pattern=(0, 1, 2, 3, 2, 1),
+        arp_steps=2,
+        bass_pattern="half",
     ),
     "sad": Style(
-        keys=((9, "minor"), (2, "minor"), (11, "minor")), tempo=(58, 68),
+        keys=((9, "minor"), (2, "minor"), (11, "minor")),
+        tempo=(58, 68),
         progression=((0, "min"), (8, "maj"), (3, "maj"), (10, "maj")),
-        pad=0.7, bass=0.5, arp=0.4, strings=0.2, brightness=0.25, arp_pattern=(2, 1, 0, 1), arp_steps=1,
+        pad=0.7,
+        bass=0.5,
+        arp=0.4,
+        strings=0.2,
+        brightness=0.25,
+        arp_pattern=(2, 1, 0, 1),
+        arp_steps=1,
         bass_pattern="whole",
     ),
     "comedic": Style(
-        keys=((0, "major"), (7, "major"), (5, "major")), tempo=(120, 138),
+        keys=((0, "major"), (7, "major"), (5, "major")),
+        tempo=(120, 138),
         progression=((0, "maj"), (5, "maj"), (7, "maj"), (0, "maj")),
-        pad=0.0, bass=0.9, arp=0.7, drums="woodblock", brightness=0.85, arp_pattern=(0, 2, 1, 2), arp_steps=2,
+        pad=0.0,
+        bass=0.9,
+        arp=0.7,
+        drums="woodblock",
+        brightness=0.85,
+        arp_pattern=(0, 2, 1, 2),
+        arp_steps=2,
         bass_pattern="oompah",
     ),
     "suspense": Style(
-        keys=((4, "minor"), (1, "minor"), (5, "minor")), tempo=(70, 84),
+        keys=((4, "minor"), (1, "minor"), (5, "minor")),
+        tempo=(70, 84),
         progression=((0, "min"), (1, "maj"), (0, "min"), (6, "dim")),
-        pad=0.55, bass=0.8, arp=0.2, strings=0.4, drums="heartbeat", brightness=0.3, arp_pattern=(2, 0),
-        arp_steps=1, bass_pattern="pedal",
+        pad=0.55,
+        bass=0.8,
+        arp=0.2,
+        strings=0.4,
+        drums="heartbeat",
+        brightness=0.3,
+        arp_pattern=(2, 0),
+        arp_steps=1,
+        bass_pattern="pedal",
     ),
     "triumphant": Style(
-        keys=((2, "major"), (10, "major"), (0, "major")), tempo=(108, 124),
+        keys=((2, "major"), (10, "major"), (0, "major")),
+        tempo=(108, 124),
         progression=((0, "maj"), (7, "maj"), (9, "min"), (5, "maj")),
-        pad=0.3, bass=0.9, arp=0.3, brass=0.8, drums="march", brightness=0.9, arp_pattern=(0, 1, 2, 1),
-        arp_steps=2, bass_pattern="eighths",
+        pad=0.3,
+        bass=0.9,
+        arp=0.3,
+        brass=0.8,
+        drums="march",
+        brightness=0.9,
+        arp_pattern=(0, 1, 2, 1),
+        arp_steps=2,
+        bass_pattern="eighths",
     ),
     "calm": Style(
-        keys=((7, "major"), (2, "major"), (4, "major")), tempo=(72, 84),
+        keys=((7, "major"), (2, "major"), (4, "major")),
+        tempo=(72, 84),
         progression=((0, "maj7"), (0, "maj7"), (5, "maj7"), (5, "add9")),
-        pad=0.65, bass=0.45, arp=0.45, brightness=0.45, arp_pattern=(0, 2, 1, 3), arp_steps=1, bass_pattern="whole",
+        pad=0.65,
+        bass=0.45,
+        arp=0.45,
+        brightness=0.45,
+        arp_pattern=(0, 2, 1, 3),
+        arp_steps=1,
+        bass_pattern="whole",
     ),
 }
 ALIASES = {"neutral": "calm", "happy": "comedic", "action": "tense", "mystery": "suspense", "angry": "tense"}
@@ -200,7 +252,8 @@ def _drum_kit(rng: np.random.Generator) -> dict[str, np.ndarray]:
         "kick": drop(140, 48, 0.45, 0.03) + 0.2 * noise(0.45, 1000, 5000, 0.01),
         "snare": 0.5 * drop(220, 180, 0.25, 0.05) + noise(0.25, 1500, 9000, 0.18),
         "hat": noise(0.08, 7000, 16000, 0.05) * 0.6,
-        "block": np.sin(2 * np.pi * 1150 * t) * np.exp(-t / 0.018) + 0.4 * np.sin(2 * np.pi * 2650 * t) * np.exp(-t / 0.01),
+        "block": np.sin(2 * np.pi * 1150 * t) * np.exp(-t / 0.018)
+        + 0.4 * np.sin(2 * np.pi * 2650 * t) * np.exp(-t / 0.01),
         "tick": noise(0.03, 3000, 12000, 0.012),
         "thump": drop(70, 45, 0.3, 0.04),
         "crash": noise(1.6, 4000, 16000, 1.5) * 0.5,
@@ -235,7 +288,9 @@ def _grid(n: int, tempo: float, meter: int = 4) -> tuple[tuple[int, ...], tuple[
     return beats, beats[::meter]
 
 
-def _render(style: Style, tonic: int, tempo: float, n: int, rng: np.random.Generator, end_bar: int) -> np.ndarray:
+def _render(
+    style: Style, tonic: int, tempo: float, n: int, rng: np.random.Generator, end_bar: int
+) -> np.ndarray:
     """All parts for ``n`` samples; from bar ``end_bar`` on only the held tonic chord (the ending) sounds."""
     from scipy.signal import butter, sosfilt
 
@@ -251,25 +306,38 @@ def _render(style: Style, tonic: int, tempo: float, n: int, rng: np.random.Gener
     for b in range(bars):
         start = int(round(b * bar))
         ending = b >= end_bar
-        root, quality = (0, style.progression[0][1]) if ending else style.progression[b % len(style.progression)]
+        root, quality = (
+            (0, style.progression[0][1]) if ending else style.progression[b % len(style.progression)]
+        )
         notes = _chord(tonic, root, quality)
         length = int((n - start if ending else bar) + 0.6 * RATE)
         if style.pad:
             for note in notes:
-                for detune, side in ((-0.07, -0.5), (0.07, 0.5)):  # two voices a few cents apart: chorus and width
+                for detune, side in (
+                    (-0.07, -0.5),
+                    (0.07, 0.5),
+                ):  # two voices a few cents apart: chorus and width
                     tone = _osc(_hz(note + detune), length, pad_table, rng.random())
                     _add(buf, tone * _env(length, 0.35, 0.6), start, style.pad * 0.12, side)
         if style.strings:
             top = notes[-1] + 12
             trem = 0.6 + 0.4 * np.sin(2 * np.pi * 11.0 * np.arange(length) / RATE)  # bowed tremolo
-            _add(buf, _osc(_hz(top), length, _table(12, 1.0), rng.random()) * trem * _env(length, 0.5, 0.6), start, style.strings * 0.1, 0.3)
+            _add(
+                buf,
+                _osc(_hz(top), length, _table(12, 1.0), rng.random()) * trem * _env(length, 0.5, 0.6),
+                start,
+                style.strings * 0.1,
+                0.3,
+            )
         bass_note = bass_root + root
         if style.bass:
             _bass(buf, style, bass_note, start, beat, bar, ending, n - start)
         if ending:
             if style.arp:  # the last chord struck once, low to high, so the cue lands rather than stops
                 for k, note in enumerate(notes):
-                    tone = _pluck(note, 1.5, style.brightness) if style.brightness > 0.6 else _epiano(note, 2.0)
+                    tone = (
+                        _pluck(note, 1.5, style.brightness) if style.brightness > 0.6 else _epiano(note, 2.0)
+                    )
                     _add(buf, tone, start + int(k * 0.04 * RATE), style.arp * 0.2, 0.3 * (k - 1))
             break
         if style.arp:
@@ -279,15 +347,23 @@ def _render(style: Style, tonic: int, tempo: float, n: int, rng: np.random.Gener
             for k in (0, 2, 3) if b % 2 else (0, 1.5, 3):
                 for note in notes:
                     tone = _osc(_hz(note), int(stab * RATE * 1.6), brass_table, rng.random())
-                    _add(buf, tone * _env(len(tone), 0.03, 0.12), start + int(k * beat), style.brass * 0.12, rng.uniform(-0.4, 0.4))
+                    _add(
+                        buf,
+                        tone * _env(len(tone), 0.03, 0.12),
+                        start + int(k * beat),
+                        style.brass * 0.12,
+                        rng.uniform(-0.4, 0.4),
+                    )
         if style.drums and (b > 0 or bars < 4):
             _drums(buf, style.drums, kit, start, beat, b, rng)
-    cutoff = 1800 + 9000 * bright ** 1.5
+    cutoff = 1800 + 9000 * bright**1.5
     sos = butter(2, cutoff, "low", fs=RATE, output="sos")
     return sosfilt(sos, buf[:n], axis=0)
 
 
-def _bass(buf: np.ndarray, style: Style, note: int, start: int, beat: float, bar: float, ending: bool, left: int) -> None:
+def _bass(
+    buf: np.ndarray, style: Style, note: int, start: int, beat: float, bar: float, ending: bool, left: int
+) -> None:
     level = style.bass * 0.2
     if ending or style.bass_pattern in ("whole", "pedal"):
         seconds = (left if ending else bar) / RATE + 0.2
@@ -306,7 +382,9 @@ def _bass(buf: np.ndarray, style: Style, note: int, start: int, beat: float, bar
         _add(buf, _bass_note(pitch, round(length / RATE, 3), True), start + int(round(at * beat)), level)
 
 
-def _arp(buf: np.ndarray, style: Style, notes: list[int], start: int, beat: float, rng: np.random.Generator) -> None:
+def _arp(
+    buf: np.ndarray, style: Style, notes: list[int], start: int, beat: float, rng: np.random.Generator
+) -> None:
     steps = 4 * style.arp_steps
     step = beat / style.arp_steps
     voiced = notes + [n + 12 for n in notes]
@@ -322,7 +400,15 @@ def _arp(buf: np.ndarray, style: Style, notes: list[int], start: int, beat: floa
         _add(buf, tone, start + int(round(k * step)), style.arp * 0.22 * velocity, 0.35 * np.sin(k))
 
 
-def _drums(buf: np.ndarray, kind: str, kit: dict[str, np.ndarray], start: int, beat: float, bar: int, rng) -> None:
+def _drums(
+    buf: np.ndarray,
+    kind: str,
+    kit: dict[str, np.ndarray],
+    start: int,
+    beat: float,
+    bar: int,
+    rng: np.random.Generator,
+) -> None:
     def hit(name: str, at: float, gain: float, pan: float = 0.0) -> None:
         _add(buf, kit[name], start + int(round(at * beat)), gain * rng.uniform(0.85, 1.0), pan)
 
@@ -370,7 +456,8 @@ def _stinger(n: int, tonic: int, minor: bool, rng: np.random.Generator) -> np.nd
     boom = np.sin(2 * np.pi * np.cumsum(45 + 90 * np.exp(-t / 0.05)) / RATE)
     stab = sum(
         _osc(_hz(p), m, _table(14, 0.9), rng.random())
-        for p in _chord(tonic, 0, "min" if minor else "maj", 48) + _chord(tonic, 0, "min" if minor else "maj", 60)
+        for p in _chord(tonic, 0, "min" if minor else "maj", 48)
+        + _chord(tonic, 0, "min" if minor else "maj", 60)
     )
     crash = sosfilt(butter(2, 5000, "high", fs=RATE, output="sos"), rng.standard_normal(m))
     hit = (0.9 * boom + 0.12 * stab * np.exp(-t / 0.35) + 0.25 * crash) * decay
@@ -378,11 +465,17 @@ def _stinger(n: int, tonic: int, minor: bool, rng: np.random.Generator) -> np.nd
     return out
 
 
-def compose(mood: str, samples: int, *, seed: int, stinger: bool = False, tempo: float | None = None) -> Music:
+def compose(
+    mood: str, samples: int, *, seed: int, stinger: bool = False, tempo: float | None = None
+) -> Music:
     """Music for one scene: exactly ``samples`` samples of ``mood`` (tense, romantic, sad, comedic, suspense,
     triumphant, calm), ending on the tonic and fading over the last bar; ``stinger`` adds a riser and hit."""
     if samples < int(0.5 * RATE):
-        raise ScoreError(f"samples={samples} is under half a second", field="samples", hint="compose at least 24000 samples")
+        raise ScoreError(
+            f"samples={samples} is under half a second",
+            field="samples",
+            hint="compose at least 24000 samples",
+        )
     if tempo is not None and not 40 <= tempo <= 220:
         raise ScoreError(f"tempo={tempo} bpm is outside 40–220", field="tempo")
     name, style = _style(mood)
@@ -417,7 +510,9 @@ def episode_music(scenes: Sequence[tuple[str, int, int, bool]], crossfade_ms: fl
     beat grid is each scene's own grid from its start; ``key``/``tempo`` are the longest scene's.
     """
     if not scenes:
-        raise ScoreError("no scenes to score", field="scenes", hint="pass at least one (mood, samples, seed, stinger)")
+        raise ScoreError(
+            "no scenes to score", field="scenes", hint="pass at least one (mood, samples, seed, stinger)"
+        )
     total = sum(int(s[1]) for s in scenes)
     x = int(crossfade_ms * RATE / 1000)
     out = np.zeros((total, 2), np.float32)
@@ -430,14 +525,20 @@ def episode_music(scenes: Sequence[tuple[str, int, int, bool]], crossfade_ms: fl
         last = i == len(scenes) - 1
         length = int(length)
         if length <= 0:
-            raise ScoreError(f"scene {i} has {length} samples", field=f"scenes[{i}]", hint="every scene needs a positive length")
+            raise ScoreError(
+                f"scene {i} has {length} samples",
+                field=f"scenes[{i}]",
+                hint="every scene needs a positive length",
+            )
         span = length + (0 if last else x)
         cue = compose(mood, max(span, int(0.5 * RATE)), seed=seed, stinger=sting)
         clip = cue.samples[: total - start]
         if i > 0 and x:
             k = min(x, len(clip))
             clip = clip.copy()
-            clip[:k] *= np.sin(np.linspace(0, np.pi / 2, k))[:, None] ** 1  # equal-power fade-in under the outgoing tail
+            clip[:k] *= np.sin(np.linspace(0, np.pi / 2, k))[
+                :, None
+            ]  # equal-power fade-in under the outgoing tail
         out[start : start + len(clip)] += clip
         end = start + length
         beats += [start + b for b in cue.beats if start + b < end]
@@ -489,7 +590,10 @@ def beat_grid(samples: np.ndarray, rate: int = RATE) -> tuple[float, int]:
         offset = 0.0
     period = (best + float(np.clip(offset, -0.5, 0.5))) / fps  # seconds per beat
     phases = np.arange(int(period * fps) + 1)
-    score = [env[np.round(np.arange(p, len(env), period * fps)).astype(int).clip(0, len(env) - 1)].sum() for p in phases]
+    score = [
+        env[np.round(np.arange(p, len(env), period * fps)).astype(int).clip(0, len(env) - 1)].sum()
+        for p in phases
+    ]
     first = int(phases[int(np.argmax(score))] * hop + 1024)  # frame centre
     return 60.0 / period, first
 
@@ -523,9 +627,13 @@ def load_user_track(path: str | Path, samples: int) -> Music:
     try:
         audio = read_audio(path)
     except WavError as exc:
-        raise ScoreError(exc.message, file=path, hint=exc.hint or "pass a WAV, MP3 or FLAC music file") from None
+        raise ScoreError(
+            exc.message, file=path, hint=exc.hint or "pass a WAV, MP3 or FLAC music file"
+        ) from None
     if len(audio) < 2 * RATE:
-        raise ScoreError(f"the track is {len(audio) / RATE:.2f} s long", file=path, hint="use a music file of at least 2 s")
+        raise ScoreError(
+            f"the track is {len(audio) / RATE:.2f} s long", file=path, hint="use a music file of at least 2 s"
+        )
     if np.abs(audio).max() < 1e-4:
         raise ScoreError("the track is silent", file=path, hint="check the file plays")
     try:
@@ -544,5 +652,11 @@ def load_user_track(path: str | Path, samples: int) -> Music:
     fade_len = int(min(bar, samples / 2))
     u = np.clip((np.arange(samples) - (samples - fade_len)) / max(fade_len, 1), 0, 1)
     track *= (np.cos(u * np.pi / 2) ** 2)[:, None]
-    beats = tuple(int(round(first + k * beat)) for k in range(int((samples - first) / beat) + 1) if first + k * beat < samples)
-    return Music(samples=track.astype(np.float32), beats=beats, bars=beats[::4], key="unknown", tempo=round(tempo, 2))
+    beats = tuple(
+        int(round(first + k * beat))
+        for k in range(int((samples - first) / beat) + 1)
+        if first + k * beat < samples
+    )
+    return Music(
+        samples=track.astype(np.float32), beats=beats, bars=beats[::4], key="unknown", tempo=round(tempo, 2)
+    )

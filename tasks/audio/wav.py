@@ -28,12 +28,18 @@ def _as_frames(samples: np.ndarray, path: str | Path) -> np.ndarray:
     data = np.asarray(samples)
     if data.ndim not in (1, 2) or (data.ndim == 2 and not 1 <= data.shape[1] <= 8):
         raise WavError(
-            f"cannot write audio of shape {data.shape}", file=path, hint="pass (n,) mono or (n, channels) samples"
+            f"cannot write audio of shape {data.shape}",
+            file=path,
+            hint="pass (n,) mono or (n, channels) samples",
         )
     if not np.issubdtype(data.dtype, np.floating):
-        raise WavError(f"expected float samples, got {data.dtype}", file=path, hint="scale integer audio to [-1, 1]")
+        raise WavError(
+            f"expected float samples, got {data.dtype}", file=path, hint="scale integer audio to [-1, 1]"
+        )
     if not np.all(np.isfinite(data)):
-        raise WavError("samples contain NaN or infinity", file=path, hint="check the synthesis or mix that made them")
+        raise WavError(
+            "samples contain NaN or infinity", file=path, hint="check the synthesis or mix that made them"
+        )
     return data.reshape(len(data), -1)
 
 
@@ -70,17 +76,23 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
 
     path = Path(path)
     if not path.is_file():
-        raise WavError(f"no such WAV file: {path}", file=path, hint="check the path, or re-run the step that writes it")
+        raise WavError(
+            f"no such WAV file: {path}", file=path, hint="check the path, or re-run the step that writes it"
+        )
     try:
         rate, data = scipy.io.wavfile.read(path)
     except (ValueError, OSError, EOFError, struct.error) as exc:
         raise WavError(
-            f"not a readable WAV file ({exc})", file=path, hint="re-export it as PCM or float WAV, or pass an MP3/FLAC"
+            f"not a readable WAV file ({exc})",
+            file=path,
+            hint="re-export it as PCM or float WAV, or pass an MP3/FLAC",
         ) from None
     if data.dtype == np.uint8:
         out = (data.astype(np.float32) - 128.0) / 128.0
     elif np.issubdtype(data.dtype, np.integer):
-        out = data.astype(np.float32) / float(2 ** (8 * data.dtype.itemsize - 1))  # scipy left-aligns 24-bit in int32
+        out = data.astype(np.float32) / float(
+            2 ** (8 * data.dtype.itemsize - 1)
+        )  # scipy left-aligns 24-bit in int32
     else:
         out = data.astype(np.float32)
     return out, int(rate)
@@ -119,7 +131,9 @@ def _decode(path: Path, rate: int) -> np.ndarray:
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
-                raise WavError("the file has no audio stream", file=path, hint="pass a music file (WAV, MP3, FLAC, M4A)")
+                raise WavError(
+                    "the file has no audio stream", file=path, hint="pass a music file (WAV, MP3, FLAC, M4A)"
+                )
             resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
             for frame in container.decode(container.streams.audio[0]):
                 chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
@@ -131,4 +145,3 @@ def _decode(path: Path, rate: int) -> np.ndarray:
     if not chunks:
         raise WavError("the audio stream decodes to no samples", file=path, hint="re-export the file")
     return np.ascontiguousarray(np.concatenate(chunks, axis=1).T, dtype=np.float32)
-

@@ -20,6 +20,8 @@ from schemas.errors import ReelwrightError
 from tasks.audio.sfx import impacts, textures, tones
 from tasks.audio.sfx.dsp import RATE, fades, highpass
 
+__all__ = ["EFFECTS", "EffectSpec", "SfxError", "match_cue", "synthesize"]
+
 Recipe = Callable[[np.random.Generator, float], np.ndarray]
 
 
@@ -44,7 +46,9 @@ class EffectSpec:
         return (self.render.__doc__ or self.name).strip().splitlines()[0]
 
 
-def _spec(render: Recipe, peak_db: float = -3.0, seconds: float = 0.0, *, fills: bool = False, loops: bool = False) -> EffectSpec:
+def _spec(
+    render: Recipe, peak_db: float = -3.0, seconds: float = 0.0, *, fills: bool = False, loops: bool = False
+) -> EffectSpec:
     return EffectSpec(render.__name__, render, peak_db, seconds, fills or loops, loops)
 
 
@@ -116,9 +120,15 @@ def synthesize(
 
     spec = _effect(name)
     if not -1.0 <= pan <= 1.0:
-        raise SfxError(f"pan={pan} is outside [-1, 1]", field="pan", hint="-1 is hard left, 0 centre, 1 hard right")
+        raise SfxError(
+            f"pan={pan} is outside [-1, 1]", field="pan", hint="-1 is hard left, 0 centre, 1 hard right"
+        )
     if duration is not None and not 0.0 < duration <= 600.0:
-        raise SfxError(f"duration={duration} s is not in (0, 600]", field="duration", hint="give the cue's length in seconds")
+        raise SfxError(
+            f"duration={duration} s is not in (0, 600]",
+            field="duration",
+            hint="give the cue's length in seconds",
+        )
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(name.encode())])
     length = duration if duration is not None else spec.default_seconds
     x = np.asarray(spec.render(rng, length if spec.fills else 0.0), dtype=np.float64)
@@ -150,9 +160,6 @@ def _trim_tail(x: np.ndarray, floor_db: float = -70.0) -> np.ndarray:
         return x
     loud = np.flatnonzero(level > peak * 10 ** (floor_db / 20))
     return x[: loud[-1] + 1] if len(loud) else x
-
-
-__all__ = ["EFFECTS", "EffectSpec", "SfxError", "match_cue", "synthesize"]
 
 
 def match_cue(text: str) -> str | None:

@@ -109,7 +109,9 @@ def _rules() -> list[tuple[frozenset[str], str]]:
     from tasks.audio.sfx import EFFECTS
 
     rules = [(frozenset(stem(w) for w in words.split()), name) for words, name in ENGLISH]
-    rules += [(frozenset(stem(w) for w in name.split("_")), name) for name in EFFECTS]  # "door knock", "cup clink"…
+    rules += [
+        (frozenset(stem(w) for w in name.split("_")), name) for name in EFFECTS
+    ]  # "door knock", "cup clink"…
     return sorted(rules, key=lambda r: -len(r[0]))  # stable: same size keeps table order
 
 

@@ -138,7 +138,9 @@ def pink(n: int, rng: np.random.Generator) -> np.ndarray:
     return y / (np.std(y) + 1e-12)
 
 
-def smooth_random(n: int, rng: np.random.Generator, rate_hz: float, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
+def smooth_random(
+    n: int, rng: np.random.Generator, rate_hz: float, lo: float = 0.0, hi: float = 1.0
+) -> np.ndarray:
     """A slowly wandering control signal (n,) in [lo, hi]: random points every 1/rate_hz s, cosine-interpolated.
 
     The curve is computed on a 1 ms grid and linearly interpolated to samples (a control signal needs no more).

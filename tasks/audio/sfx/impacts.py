@@ -30,7 +30,9 @@ def _j(rng: np.random.Generator, value: float, spread: float) -> float:
     return float(value * rng.uniform(1 - spread, 1 + spread))
 
 
-def _click(rng: np.random.Generator, lo: float, hi: float, time60: float, duration: float = 0.05) -> np.ndarray:
+def _click(
+    rng: np.random.Generator, lo: float, hi: float, time60: float, duration: float = 0.05
+) -> np.ndarray:
     """Contact noise: the few milliseconds where two surfaces meet."""
     n = count(duration)
     return bandpass(rng.standard_normal(n), lo, hi) * decay(n, time60, attack=0.0003)
@@ -54,7 +56,12 @@ def door_knock(rng: np.random.Generator, length: float) -> np.ndarray:
     out = np.zeros(count(0.25 * knocks + 0.5))
     at = 0.01
     for k in range(knocks):
-        place(out, wood_hit(rng, f0 * rng.uniform(0.97, 1.03)), at, gain=_j(rng, 0.8 if k < knocks - 1 else 1.0, 0.1))
+        place(
+            out,
+            wood_hit(rng, f0 * rng.uniform(0.97, 1.03)),
+            at,
+            gain=_j(rng, 0.8 if k < knocks - 1 else 1.0, 0.1),
+        )
         at += _j(rng, 0.2, 0.15)
     return out
 
@@ -63,7 +70,12 @@ def door_bang(rng: np.random.Generator, length: float) -> np.ndarray:
     """A door slammed shut: a heavy low thump of the slab, the frame's crack, a rattle of the latch."""
     n = count(1.2)
     thump = pitched_thump(_j(rng, 110, 0.1), _j(rng, 55, 0.1), 0.5, sweep=0.03)
-    slab = modal(np.array([82, 190, 310, 520]) * rng.uniform(0.92, 1.08, 4), [0.35, 0.2, 0.12, 0.08], [1, 0.6, 0.4, 0.3], 1.0)
+    slab = modal(
+        np.array([82, 190, 310, 520]) * rng.uniform(0.92, 1.08, 4),
+        [0.35, 0.2, 0.12, 0.08],
+        [1, 0.6, 0.4, 0.3],
+        1.0,
+    )
     crack = _click(rng, 300, 5000, 0.05, 0.3)
     out = np.zeros(n)
     place(out, thump, 0)
@@ -102,9 +114,16 @@ def _step(rng: np.random.Generator, surface: str) -> np.ndarray:
         if surface == "wood":
             texture = wood_hit(rng, _j(rng, 140, 0.15), size=0.6, hard=0.5) * 0.5
         elif surface == "concrete":
-            texture = _click(rng, 800, 7000, 0.03, 0.12) * 0.6 + _click(rng, 3000, 9000, 0.06, 0.12) * 0.2  # grit
+            texture = (
+                _click(rng, 800, 7000, 0.03, 0.12) * 0.6 + _click(rng, 3000, 9000, 0.06, 0.12) * 0.2
+            )  # grit
         elif surface == "heels":
-            tip = modal(np.array([2300, 3900, 5600]) * rng.uniform(0.95, 1.05, 3), [0.03, 0.02, 0.015], [1, 0.6, 0.3], 0.1)
+            tip = modal(
+                np.array([2300, 3900, 5600]) * rng.uniform(0.95, 1.05, 3),
+                [0.03, 0.02, 0.015],
+                [1, 0.6, 0.3],
+                0.1,
+            )
             texture = (tip + _click(rng, 3000, 10000, 0.004, 0.1) * 0.5) * (1.5 if part == "heel" else 0.4)
             thump *= 0.3
         else:  # puddle
@@ -113,7 +132,9 @@ def _step(rng: np.random.Generator, surface: str) -> np.ndarray:
                 f0 = rng.uniform(600, 2200)
                 dur = rng.uniform(0.01, 0.04)
                 m = count(dur)
-                bubble = np.sin(2 * np.pi * np.cumsum(f0 * (1 + 2.5 * np.linspace(0, 1, m) ** 2)) / RATE) * decay(m, dur)
+                bubble = np.sin(
+                    2 * np.pi * np.cumsum(f0 * (1 + 2.5 * np.linspace(0, 1, m) ** 2)) / RATE
+                ) * decay(m, dur)
                 place(texture, bubble * rng.uniform(0.1, 0.3), rng.uniform(0.0, 0.1))
         place(out, gain * layer(thump, texture), at)
     return out
@@ -176,8 +197,18 @@ def cup_clink(rng: np.random.Generator, length: float) -> np.ndarray:
     freqs = f0 * np.array([1.0, 2.32, 4.25, 6.63])
     out = np.zeros(count(1.0))
     for k in range(int(rng.choice([1, 2, 2]))):
-        ring = modal(freqs * rng.uniform(0.99, 1.01, 4), np.array([0.6, 0.35, 0.2, 0.1]) * rng.uniform(0.8, 1.2), [1, 0.5, 0.3, 0.15], 0.8)
-        place(out, ring + _click(rng, 3000, 10000, 0.003, 0.8) * 0.3, 0.01 + k * _j(rng, 0.12, 0.3), gain=1.0 - 0.35 * k)
+        ring = modal(
+            freqs * rng.uniform(0.99, 1.01, 4),
+            np.array([0.6, 0.35, 0.2, 0.1]) * rng.uniform(0.8, 1.2),
+            [1, 0.5, 0.3, 0.15],
+            0.8,
+        )
+        place(
+            out,
+            ring + _click(rng, 3000, 10000, 0.003, 0.8) * 0.3,
+            0.01 + k * _j(rng, 0.12, 0.3),
+            gain=1.0 - 0.35 * k,
+        )
     return out
 
 
@@ -192,8 +223,12 @@ def punch(rng: np.random.Generator, length: float) -> np.ndarray:
 def slap(rng: np.random.Generator, length: float) -> np.ndarray:
     """A slap across the face: a sharp, bright, very short burst of hand on skin; no low thump."""
     n = count(0.25)
-    burst = bandpass(rng.standard_normal(n), _j(rng, 1000, 0.15), _j(rng, 7000, 0.1), order=3) * decay(n, _j(rng, 0.06, 0.2), attack=0.0002)
-    skin = modal(np.array([650, 1150, 1900]) * rng.uniform(0.9, 1.1, 3), [0.04, 0.03, 0.02], [0.6, 0.4, 0.3], 0.25)
+    burst = bandpass(rng.standard_normal(n), _j(rng, 1000, 0.15), _j(rng, 7000, 0.1), order=3) * decay(
+        n, _j(rng, 0.06, 0.2), attack=0.0002
+    )
+    skin = modal(
+        np.array([650, 1150, 1900]) * rng.uniform(0.9, 1.1, 3), [0.04, 0.03, 0.02], [0.6, 0.4, 0.3], 0.25
+    )
     return burst + 0.3 * skin
 
 
@@ -217,7 +252,9 @@ def cane_tap(rng: np.random.Generator, length: float) -> np.ndarray:
     out = np.zeros(count(duration + 0.2))
     at = 0.02
     while at < duration:
-        tip = modal(np.array([900, 2100, 3700]) * rng.uniform(0.95, 1.05, 3), [0.05, 0.03, 0.02], [1, 0.6, 0.3], 0.1)
+        tip = modal(
+            np.array([900, 2100, 3700]) * rng.uniform(0.95, 1.05, 3), [0.05, 0.03, 0.02], [1, 0.6, 0.3], 0.1
+        )
         place(out, tip + _click(rng, 1500, 6000, 0.005, 0.1) * 0.4, at)
         at += _j(rng, 1.0, 0.08)
     return out
@@ -248,7 +285,12 @@ def camera_shutter(rng: np.random.Generator, length: float) -> np.ndarray:
     """A camera's mirror flip and shutter close: two metallic clicks ~60 ms apart and a tiny spring ring."""
     out = np.zeros(count(0.3))
     for at, gain in ((0.0, 1.0), (_j(rng, 0.065, 0.2), 0.8)):
-        click = modal(np.array([3100, 4700, 7200]) * rng.uniform(0.95, 1.05, 3), [0.015, 0.01, 0.008], [1, 0.7, 0.5], 0.05)
+        click = modal(
+            np.array([3100, 4700, 7200]) * rng.uniform(0.95, 1.05, 3),
+            [0.015, 0.01, 0.008],
+            [1, 0.7, 0.5],
+            0.05,
+        )
         place(out, (click + _click(rng, 2000, 10000, 0.003, 0.05) * 0.5) * gain, at)
     return out
 
@@ -262,7 +304,11 @@ def typing(rng: np.random.Generator, length: float) -> np.ndarray:
         space = rng.random() < 0.15
         f = rng.uniform(1800, 3200) if not space else rng.uniform(700, 1000)
         key = modal(np.array([f, f * 1.8]), [0.015, 0.01], [1.0, 0.4], 0.05)
-        key = key + _click(rng, 2500, 9000, 0.004, 0.05) * 0.6 + lowpass(_click(rng, 100, 900, 0.02, 0.05), 400) * 0.4
+        key = (
+            key
+            + _click(rng, 2500, 9000, 0.004, 0.05) * 0.6
+            + lowpass(_click(rng, 100, 900, 0.02, 0.05), 400) * 0.4
+        )
         place(out, pan(key * rng.uniform(0.5, 1.0), rng.uniform(-0.4, 0.4)), at)
         at += rng.exponential(0.11) + 0.04 + (rng.random() < 0.08) * rng.uniform(0.3, 0.7)  # pauses to think
     return out

@@ -78,7 +78,9 @@ def wind(rng: np.random.Generator, length: float) -> np.ndarray:
         for ch in range(2):
             out[:, ch] += gain * band * smooth_random(n, rng, rate, 0.35, 1.0) ** 1.5
     whistle_f = smooth_random(n, rng, 0.3, 700, 1100)
-    whistle = np.sin(2 * np.pi * np.cumsum(whistle_f) / RATE) * smooth_random(n, rng, 0.4, 0.0, 1.0) ** 3 * 0.05
+    whistle = (
+        np.sin(2 * np.pi * np.cumsum(whistle_f) / RATE) * smooth_random(n, rng, 0.4, 0.0, 1.0) ** 3 * 0.05
+    )
     out += whistle[:, None]
     return loop_seamless(out, LOOP_OVERLAP)
 
@@ -176,7 +178,9 @@ def _crackle(rng: np.random.Generator, n: int) -> np.ndarray:
     where = rng.integers(0, n, int(duration * 900))
     crackle[where] = rng.standard_normal(len(where))
     crackle = bandpass(crackle, 1500, 9000) * 3 + bandpass(rng.standard_normal(n), 2500, 8000) * 0.3
-    gesture = np.clip(smooth_random(n, rng, 7.0, -0.3, 1.0), 0, None) * np.sin(np.pi * np.arange(n) / n) ** 0.7
+    gesture = (
+        np.clip(smooth_random(n, rng, 7.0, -0.3, 1.0), 0, None) * np.sin(np.pi * np.arange(n) / n) ** 0.7
+    )
     return crackle * gesture
 
 
@@ -229,6 +233,11 @@ def explosion(rng: np.random.Generator, length: float) -> np.ndarray:
     bang = rng.standard_normal(n) * decay(n, 0.25, attack=0.0002)
     boom = pitched_thump(_j(rng, 90, 0.1), 30, 2.0, sweep=0.08)
     rumble = lowpass(brown(n, rng), 250, order=3) * decay(n, duration, attack=0.02)
-    debris = highpass(rng.standard_normal(n), 2000) * decay(n, duration * 0.5) * smooth_random(n, rng, 12, 0, 1) * 0.2
+    debris = (
+        highpass(rng.standard_normal(n), 2000)
+        * decay(n, duration * 0.5)
+        * smooth_random(n, rng, 12, 0, 1)
+        * 0.2
+    )
     mono = layer(0.7 * lowpass(bang, 5000) + 0.8 * rumble + debris, boom)
     return np.stack([mono, np.roll(mono, 180)], axis=1)

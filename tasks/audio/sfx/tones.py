@@ -15,12 +15,16 @@ def _j(rng: np.random.Generator, value: float, spread: float) -> float:
     return float(value * rng.uniform(1 - spread, 1 + spread))
 
 
-def fm_note(freq: float, duration: float, *, ratio: float, index: float, index_decay: float, time60: float) -> np.ndarray:
+def fm_note(
+    freq: float, duration: float, *, ratio: float, index: float, index_decay: float, time60: float
+) -> np.ndarray:
     """Two-operator FM: a bell when the ratio is inharmonic, an electric piano or marimba when it is whole."""
     n = count(duration)
     t = np.arange(n) / RATE
     mod_index = index * np.exp(-t / index_decay)
-    return np.sin(2 * np.pi * freq * t + mod_index * np.sin(2 * np.pi * freq * ratio * t)) * decay(n, time60, attack=0.002)
+    return np.sin(2 * np.pi * freq * t + mod_index * np.sin(2 * np.pi * freq * ratio * t)) * decay(
+        n, time60, attack=0.002
+    )
 
 
 def phone_buzz(rng: np.random.Generator, length: float) -> np.ndarray:
@@ -61,7 +65,11 @@ def notification(rng: np.random.Generator, length: float) -> np.ndarray:
     second = f * (1.5 if rng.random() < 0.5 else 4 / 3)
     out = np.zeros(count(0.9))
     for k, freq in enumerate((f, second)):
-        place(out, fm_note(freq, 0.6, ratio=3.5, index=1.2, index_decay=0.08, time60=0.5), 0.005 + k * _j(rng, 0.11, 0.1))
+        place(
+            out,
+            fm_note(freq, 0.6, ratio=3.5, index=1.2, index_decay=0.08, time60=0.5),
+            0.005 + k * _j(rng, 0.11, 0.1),
+        )
     return out
 
 
@@ -70,7 +78,11 @@ def doorbell(rng: np.random.Generator, length: float) -> np.ndarray:
     hi = _j(rng, 700, 0.1)
     out = np.zeros(count(2.0))
     for k, f in enumerate((hi, hi / 1.26)):
-        place(out, fm_note(f, 1.5, ratio=2.76, index=1.5, index_decay=0.3, time60=1.4), 0.005 + k * _j(rng, 0.5, 0.1))
+        place(
+            out,
+            fm_note(f, 1.5, ratio=2.76, index=1.5, index_decay=0.3, time60=1.4),
+            0.005 + k * _j(rng, 0.5, 0.1),
+        )
     return out
 
 
@@ -82,7 +94,9 @@ def car_horn(rng: np.random.Generator, length: float) -> np.ndarray:
     low = _j(rng, 420, 0.05)
     tone = np.zeros(n)
     for f in (low, low * 1.24):
-        tone += np.tanh(3 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3)))  # the diaphragm slaps: near-square
+        tone += np.tanh(
+            3 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3))
+        )  # the diaphragm slaps: near-square
     tone = resonator(tone, _j(rng, 1500, 0.1), 1.2) + 0.5 * bandpass(tone, 300, 4000)
     env = np.clip(t / 0.015, 0, 1) * np.clip((duration - t) / 0.03, 0, 1)
     return tone * env

@@ -20,7 +20,9 @@ def speech_like(n: int, phrases: list[tuple[float, float]], seed: int = 0, level
     rng = np.random.default_rng(seed)
     t = np.arange(n) / RATE
     phase = np.cumsum(130 + 25 * np.sin(2 * np.pi * 0.7 * t)) / RATE
-    source = sum(np.sin(2 * np.pi * k * phase + 0.8 * rng.uniform(0, 6.28) * (k > 3)) / k**1.2 for k in range(1, 25))
+    source = sum(
+        np.sin(2 * np.pi * k * phase + 0.8 * rng.uniform(0, 6.28) * (k > 3)) / k**1.2 for k in range(1, 25)
+    )
     voice = sosfilt(butter(2, [250, 3500], "band", fs=RATE, output="sos"), source)
     env = np.zeros(n)
     syllable = int(0.2 * RATE)
@@ -82,9 +84,13 @@ def test_music_ducks_6_to_12_db_under_speech_and_speech_stays_12_db_clear(progra
     *_, result = program
     music = result.stems["music"]
     depth = power_db(music[span(0.2, 1.5)]) - power_db(music[span(2.3, 4.7)])
-    assert 6.0 <= depth <= 12.0 and depth >= 9.0 - 0.1  # the duck, plus whatever the limiter takes off the speech
+    assert (
+        6.0 <= depth <= 12.0 and depth >= 9.0 - 0.1
+    )  # the duck, plus whatever the limiter takes off the speech
     for a, b in PHRASES:
-        ratio = power_db(result.stems["dialogue"][span(a + 0.2, b - 0.2)]) - power_db(music[span(a + 0.2, b - 0.2)])
+        ratio = power_db(result.stems["dialogue"][span(a + 0.2, b - 0.2)]) - power_db(
+            music[span(a + 0.2, b - 0.2)]
+        )
         assert ratio >= 12.0, (a, b, ratio)
     assert result.speech_to_music_db >= 12.0
 
@@ -100,10 +106,14 @@ def test_no_ducking_without_speech_and_no_pumping_between_words(program):
     first = int(np.flatnonzero(result.speech)[0])
     ramp_down = gain[first - int(0.2 * RATE) : first + 1]
     floor = 10 ** (-9.0 / 20)
-    assert np.all(np.diff(ramp_down) <= 1e-7) and ramp_down[0] > 0.99, "one smooth ramp down, starting ~150 ms early"
+    assert np.all(np.diff(ramp_down) <= 1e-7) and ramp_down[0] > 0.99, (
+        "one smooth ramp down, starting ~150 ms early"
+    )
     assert abs(gain[first] - floor) < 1e-3, "fully ducked when the first word starts"
     last = int(np.flatnonzero(result.speech[: int(6.0 * RATE)])[-1])  # the first phrase's last speech sample
-    assert gain[last + int(0.1 * RATE)] < gain[last + int(0.3 * RATE)] < 1.0 == gain[last + int(0.55 * RATE)], "release"
+    assert (
+        gain[last + int(0.1 * RATE)] < gain[last + int(0.3 * RATE)] < 1.0 == gain[last + int(0.55 * RATE)]
+    ), "release"
 
 
 @pytest.mark.parametrize(
@@ -138,7 +148,9 @@ def test_measure_matches_bs1770_reference_points():
     lufs, tp = measure(np.stack([sine, sine], axis=1))
     assert abs(lufs - -20.0) < 0.2  # a 997 Hz tone at −20 dBFS in both channels reads −20 LUFS
     assert abs(tp - -20.0) < 0.1
-    inter = 0.5 * np.sin(2 * np.pi * 12_000 * t[:RATE] + np.pi / 4)  # samples land at ±0.354; the wave peaks at 0.5
+    inter = 0.5 * np.sin(
+        2 * np.pi * 12_000 * t[:RATE] + np.pi / 4
+    )  # samples land at ±0.354; the wave peaks at 0.5
     assert np.abs(inter).max() < 0.36 and abs(true_peak(inter).max() - 0.5) < 0.02
     assert measure(np.zeros((RATE, 2))) == (float("-inf"), float("-inf"))
 

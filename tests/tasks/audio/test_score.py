@@ -63,8 +63,12 @@ def test_stinger_adds_a_hit_at_the_end():
     plain, sting = cue("suspense"), cue("suspense", stinger=True)
     last = slice(LENGTH - int(1.5 * RATE), LENGTH)
     assert rms_db(sting.samples[last]) > rms_db(plain.samples[last]) + 10
-    assert np.allclose(plain.samples[: RATE * 4], sting.samples[: RATE * 4], atol=0.02), "the body is unchanged"
-    assert rms_db(sting.samples[-RATE // 50 :]) < rms_db(sting.samples[last]) - 20, "…and still ends, not chops"
+    assert np.allclose(plain.samples[: RATE * 4], sting.samples[: RATE * 4], atol=0.02), (
+        "the body is unchanged"
+    )
+    assert rms_db(sting.samples[-RATE // 50 :]) < rms_db(sting.samples[last]) - 20, (
+        "…and still ends, not chops"
+    )
 
 
 def test_beats_are_evenly_spaced_and_bars_group_them():
@@ -80,13 +84,19 @@ def test_beats_are_evenly_spaced_and_bars_group_them():
 
 
 def test_episode_music_crossfades_scenes_to_the_exact_total():
-    scenes = [("calm", 6 * RATE + 11, 1, False), ("tense", 5 * RATE, 2, False), ("suspense", 4 * RATE + 5, 3, True)]
+    scenes = [
+        ("calm", 6 * RATE + 11, 1, False),
+        ("tense", 5 * RATE, 2, False),
+        ("suspense", 4 * RATE + 5, 3, True),
+    ]
     music = episode_music(scenes, crossfade_ms=800)
     total = sum(s[1] for s in scenes)
     assert music.samples.shape == (total, 2)
     beats = np.array(music.beats)
     assert (np.diff(beats) > 0).all() and beats[-1] < total
-    assert {0, scenes[0][1], scenes[0][1] + scenes[1][1]} <= set(music.bars), "each scene's grid starts at its cut"
+    assert {0, scenes[0][1], scenes[0][1] + scenes[1][1]} <= set(music.bars), (
+        "each scene's grid starts at its cut"
+    )
     cut = scenes[0][1]
     around = music.samples[cut - RATE // 4 : cut + RATE // 4]
     assert rms_db(around) > -45, "no hole at the scene change"
@@ -100,7 +110,9 @@ def click_track(bpm: float, seconds: float, tmp_path) -> str:
     n = int(seconds * RATE)
     x = np.zeros(n)
     t = np.arange(int(0.2 * RATE)) / RATE
-    hit = np.sin(2 * np.pi * 90 * t) * np.exp(-t / 0.04) + 0.3 * np.sin(2 * np.pi * 660 * t) * np.exp(-t / 0.08)
+    hit = np.sin(2 * np.pi * 90 * t) * np.exp(-t / 0.04) + 0.3 * np.sin(2 * np.pi * 660 * t) * np.exp(
+        -t / 0.08
+    )
     beat = 60 / bpm * RATE
     k = 0
     while int(0.25 * RATE + k * beat) < n - len(t):

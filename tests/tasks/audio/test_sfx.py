@@ -48,7 +48,9 @@ def test_effect_renders_seeded_and_varies(name):
     assert 0.05 < peak <= 0.9, "peak-safe and audible"
     assert 20 * np.log10(np.sqrt(np.mean(a**2))) > -50, "not near-silent"
     assert np.array_equal(a, again), "same seed, same samples"
-    assert not np.array_equal(a[: min(len(a), len(b))], b[: min(len(a), len(b))]), "another seed, another take"
+    assert not np.array_equal(a[: min(len(a), len(b))], b[: min(len(a), len(b))]), (
+        "another seed, another take"
+    )
     assert 0.5 < centroid(b) / centroid(a) < 2.0, "…of the same sound"
 
 
@@ -186,7 +188,9 @@ def test_match_cue(text, effect):
     assert effect in EFFECTS
 
 
-@pytest.mark.parametrize("text", ["", "   ", "SILENCE FALLS OVER THE ROOM? no: MEANWHILE", "【音效：】", "沉默", "A QUIET LOOK"])
+@pytest.mark.parametrize(
+    "text", ["", "   ", "SILENCE FALLS OVER THE ROOM? no: MEANWHILE", "【音效：】", "沉默", "A QUIET LOOK"]
+)
 def test_unmatched_cues_are_none(text):
     assert match_cue(text) is None
 
