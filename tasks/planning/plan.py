@@ -161,7 +161,7 @@ class _SceneBuilder:
         if not text:
             return []
         names = set(self.script.speakers()) | {c.name for c in self.script.characters}
-        return [Cue(kind="sfx", text=c, at=at, line=line) for c in self.sound_cues(text, names)]
+        return [Cue(kind="sfx", text=_with_subject(text, c), at=at, line=line) for c in self.sound_cues(text, names)]
 
     # -- finishing ----------------------------------------------------------------------------------------------
     def finish(self, mood: Mood, title: str, retakes: dict[str, int]) -> PlannedScene:
@@ -191,6 +191,19 @@ class _SceneBuilder:
             interior=self.scene.interior, time_of_day=str(self.scene.time_of_day), mood=mood,
             characters=tuple(self.cast), shots=tuple(shots),
         )  # fmt: skip
+
+
+def _with_subject(text: str, cue: str) -> str:
+    """The CAPS sound with the up-to-two words before it in its clause: "footsteps ECHO", "heavy lock CLANKS".
+
+    The sound word alone is often ambiguous (ECHO of what?); its subject names the effect.
+    """
+    at = text.find(cue)
+    if at < 0:
+        return cue
+    clause = re.split(r"[.,;:!?—–()\[\]]", text[:at])[-1]
+    before = [w for w in re.findall(r"[A-Za-z']+", clause) if w.lower() not in {"a", "an", "the", "her", "his", "its", "their", "and"}]
+    return " ".join([*before[-2:], cue])
 
 
 def _scene_text(scene: Scene) -> str:

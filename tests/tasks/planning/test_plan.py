@@ -72,7 +72,7 @@ def test_emotion_gets_a_close_up_and_caption_lands_on_next_shot():
 def test_sfx_cue_from_caps_in_action():
     plan = plan_script(_script())
     first = plan.scenes[0].shots[0]
-    assert [c.text for c in first.sfx] == ["SLAMS"]
+    assert [c.text for c in first.sfx] == ["door SLAMS"]  # the sound with its subject
     assert 0 <= first.sfx[0].at < first.duration
 
 
