@@ -121,7 +121,7 @@ def test_no_ducking_without_speech_and_no_pumping_between_words(program):
     ["music_only", "quiet_dialogue", "peaky_effects", "loud_everything"],
 )
 def test_loudness_targets_hold_for_other_programs(case):
-    n = 12 * RATE
+    n = 12 * RATE + 37  # not a whole number of frames or chunks
     dialogue = np.zeros(n, np.float32)
     effects = np.zeros((n, 2), np.float32)
     music = steady_music(n, 0.05)

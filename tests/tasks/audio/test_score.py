@@ -137,6 +137,9 @@ def test_user_track_is_looped_on_bars_to_the_exact_length(tmp_path):
     onsets = [int(np.argmax(np.abs(mono[b - 1200 : b + 2400]))) + b - 1200 for b in beats[20:30]]
     assert np.abs(np.array(onsets) - beats[20:30]).max() < 0.04 * RATE, "loops keep the hits on the grid"
     assert rms_db(music.samples[-RATE // 20 :]) < rms_db(music.samples[RATE : 10 * RATE]) - 25
+    short = load_user_track(path, 3 * RATE + 1)  # longer than needed: trimmed, and still fades out
+    assert short.samples.shape == (3 * RATE + 1, 2)
+    assert rms_db(short.samples[-RATE // 20 :]) < rms_db(short.samples[: 2 * RATE]) - 25
 
 
 def test_beat_grid_of_a_steady_track(tmp_path):
