@@ -21,6 +21,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 COMMAND_MODULES: tuple[str, ...] = (
     "flows.cli_render",
+    "flows.cli_model",
     "flows.cli_dashboard",
     "flows.cli_deploy",
 )

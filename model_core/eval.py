@@ -71,11 +71,15 @@ def _components(mask: np.ndarray, min_px: int = 4) -> list[tuple[float, float, f
     from scipy import ndimage
 
     labels, n = ndimage.label(mask)
-    comps = []
-    for i in range(1, n + 1):
-        ys, xs = np.nonzero(labels == i)
-        if len(xs) >= min_px:
-            comps.append((float(xs.mean()) + 0.5, float(ys.mean()) + 0.5, float(len(xs))))
+    if n == 0:
+        return []
+    flat = labels.ravel()
+    ys, xs = np.indices(mask.shape)
+    size = np.bincount(flat, minlength=n + 1)[1:]
+    sx = np.bincount(flat, weights=xs.ravel(), minlength=n + 1)[1:]
+    sy = np.bincount(flat, weights=ys.ravel(), minlength=n + 1)[1:]
+    keep = np.nonzero(size >= min_px)[0]
+    comps = [(float(sx[i] / size[i]) + 0.5, float(sy[i] / size[i]) + 0.5, float(size[i])) for i in keep]
     return sorted(comps, key=lambda c: -c[2])
 
 
