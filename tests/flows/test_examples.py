@@ -83,12 +83,12 @@ def test_music_is_ducked_under_dialogue(render):
 
 
 def _onset(x: np.ndarray, around: int, window: int, hop: int = 48) -> int | None:
-    """First 1 ms hop within ±window of ``around`` where energy rises 10 dB over the preceding 20 ms."""
+    """First 1 ms hop within ±window of ``around`` that stands 12 dB over the median of the 100 ms before it."""
     lo, hi = max(0, around - window), min(len(x), around + window)
     env = np.array([np.sqrt(np.mean(x[i : i + hop] ** 2) + 1e-12) for i in range(lo, hi, hop)])
     db = 20 * np.log10(env)
-    for k in range(20, len(db)):
-        if db[k] > db[k - 20 : k].max() + 10 and db[k] > -50:
+    for k in range(100, len(db)):
+        if db[k] > np.median(db[k - 100 : k]) + 12 and db[k] > -60:
             return lo + k * hop
     return None
 
