@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "flows.cli_render",
     "flows.cli_model",
     "flows.cli_dashboard",
+    "flows.cli_clean",
     "flows.cli_deploy",
 )
 

@@ -1,0 +1,455 @@
+"""Find what to remove: static and moving marks (with their blend alpha) and burned-in subtitles.
+
+Static marks are found by *persistence*: over many frames the mean signed gradient of a background that changes
+averages out, while the edges of an overlay stay put. A persistent-edge blob only counts as a mark where the
+picture around it changes over time (otherwise it is just a static background and nothing can be learned).
+
+A constant overlay composites as ``I = α·W + (1−α)·B``. With the background under the mark estimated by a smooth
+interpolation from the mark's border (a low-pass of the true background, so regressing ``I`` on it is unbiased),
+per-pixel weighted least squares over frames where the background varies gives the slope ``s = 1−α`` and the
+intercept ``a = α·W``. Frames whose border is textured (where the interpolation is poor) get low weight.
+
+Subtitles are found per frame: bright (white/yellow) thin strokes (white top-hat) next to a dark outline or
+shadow, grouped into wide line bands in the lower part of the frame, then segmented in time at cue changes and
+stabilised by a vote inside each cue so the mask does not flicker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tasks.cleanup.errors import CleanupError
+from tasks.cleanup.video_io import SourceVideo, iter_frames, open_source
+
+# ---------------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class MarkEstimate:
+    """A static mark: its mask, and where it is see-through, the blend to invert.
+
+    ``slope`` (H, W, 3) is ``1−α`` and ``offset`` (H, W, 3) is ``α·W`` in 0..255 units, both full-frame.
+    ``opaque`` marks pixels where inversion is unsafe (α ≥ ``max_alpha`` or a poor fit): those get filled instead.
+    """
+
+    mask: np.ndarray  # (H, W) bool
+    slope: np.ndarray  # (H, W, 3) float32
+    offset: np.ndarray  # (H, W, 3) float32
+    opaque: np.ndarray  # (H, W) bool
+    confidence: float
+    boxes: tuple[tuple[int, int, int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SubtitleTrack:
+    """Per-frame subtitle masks (packed bits, full frame) and the cue segments ``(first, last)`` frame indices."""
+
+    height: int
+    width: int
+    packed: tuple[bytes | None, ...]
+    cues: tuple[tuple[int, int], ...]
+    confidence: tuple[float, ...] = field(default=())
+
+    def mask(self, index: int) -> np.ndarray | None:
+        if index >= len(self.packed) or self.packed[index] is None:
+            return None
+        bits = np.unpackbits(np.frombuffer(self.packed[index], np.uint8), count=self.height * self.width)
+        return bits.reshape(self.height, self.width).astype(bool)
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    static: MarkEstimate | None
+    moving: tuple[tuple[int, int, np.ndarray], ...]  # (first, last, mask) per segment where a mark jumped
+    subtitles: SubtitleTrack | None
+
+    def summary(self) -> dict:
+        out: dict = {"static": None, "moving": [], "subtitles": None}
+        if self.static is not None:
+            m = self.static
+            out["static"] = {
+                "boxes": [list(b) for b in m.boxes], "area_fraction": round(float(m.mask.mean()), 5),
+                "opaque_fraction": round(float(m.opaque[m.mask].mean()) if m.mask.any() else 0.0, 4),
+                "mean_alpha": round(float(1 - m.slope[m.mask & ~m.opaque].mean()) if (m.mask & ~m.opaque).any() else 1.0, 4),
+                "confidence": round(m.confidence, 3),
+            }  # fmt: skip
+        for first, last, mask in self.moving:
+            out["moving"].append({"frames": [first, last], "box": list(_box(mask))})
+        if self.subtitles is not None:
+            t = self.subtitles
+            out["subtitles"] = {"cues": [list(c) for c in t.cues], "frames_with_text": sum(p is not None for p in t.packed)}
+        return out
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return (0, 0, 0, 0)
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+# ---------------------------------------------------------------------------------------------- static marks
+
+
+def _gray(frame: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+class _Persistence:
+    """Running mean of signed gradients, mean gradient magnitude and per-pixel temporal variance."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.n = 0
+        self.gx = np.zeros(shape, np.float32)
+        self.gy = np.zeros(shape, np.float32)
+        self.mag = np.zeros(shape, np.float32)
+        self.mean = np.zeros(shape, np.float32)
+        self.m2 = np.zeros(shape, np.float32)
+
+    def add(self, gray: np.ndarray) -> None:
+        gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3) / 4
+        gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3) / 4
+        self.n += 1
+        self.gx += gx
+        self.gy += gy
+        self.mag += cv2.magnitude(gx, gy)
+        delta = gray - self.mean
+        self.mean += delta / self.n
+        self.m2 += delta * (gray - self.mean)
+
+    def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = max(self.n, 1)
+        coherent = cv2.magnitude(self.gx / n, self.gy / n)
+        return coherent, self.mag / n, np.sqrt(self.m2 / max(self.n - 1, 1))
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    m = mask.astype(np.uint8)
+    h, w = m.shape
+    flood = np.pad(m, 1).copy()
+    cv2.floodFill(flood, np.zeros((h + 4, w + 4), np.uint8), (0, 0), 1)
+    holes = flood[1:-1, 1:-1] == 0
+    return mask | holes
+
+
+def _persistent_regions(
+    stats: _Persistence, min_area: int, max_area: float = 0.05, strength: float = 14.0, coherence: float = 0.85
+) -> tuple[np.ndarray, float, list]:
+    """Mask of marks from persistence statistics; components must sit in a changing picture."""
+    coherent, mag, std = stats.maps()
+    h, w = coherent.shape
+    edges = (coherent > strength) & (coherent > coherence * mag)
+    k = max(3, int(round(min(h, w) / 120)) | 1)
+    closed = cv2.morphologyEx(edges.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    region = _fill_holes(closed.astype(bool))
+    n, labels, cc, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), connectivity=8)
+    keep = np.zeros_like(region)
+    confs: list[float] = []
+    boxes: list[tuple[int, int, int, int]] = []
+    found: list[tuple[float, int, tuple[int, int, int, int]]] = []
+    ring_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+    for i in range(1, n):
+        x, y, bw, bh, area = cc[i]
+        if area < min_area or bw * bh > 0.25 * h * w:
+            continue
+        comp = labels[y : y + bh, x : x + bw] == i
+        y0, y1, x0, x1 = max(0, y - 2 * k), min(h, y + bh + 2 * k), max(0, x - 2 * k), min(w, x + bw + 2 * k)
+        local = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
+        ring = cv2.dilate(local, ring_k).astype(bool) & ~local.astype(bool)
+        ring_vals = std[y0:y1, x0:x1][ring]
+        ring_std = float(np.median(ring_vals)) if ring.any() else 0.0
+        ring_low = float(np.percentile(ring_vals, 20)) if ring.any() else 0.0
+        edge_frac = float(edges[y : y + bh, x : x + bw][comp].mean())
+        strength = float(np.median(coherent[y : y + bh, x : x + bw][comp & edges[y : y + bh, x : x + bw]]))
+        # A mark over a static background cannot be told from the background: require the picture to change.
+        if ring_std < 12.0 or ring_low < 9.0 or edge_frac < 0.04:
+            continue
+        confs.append(min(1.0, ring_low / 15.0) * min(1.0, strength / 25.0))
+        boxes.append((int(x), int(y), int(bw), int(bh)))
+        found.append((confs[-1], i, (x, y, bw, bh)))
+    # Marks are small: keep the most confident blobs up to ``max_area`` of the frame (a static scene is not a mark).
+    budget = max_area * h * w
+    for conf, i, (x, y, bw, bh) in sorted(found, reverse=True):
+        comp = labels[y : y + bh, x : x + bw] == i
+        if conf < 0.35 or comp.sum() > budget:
+            continue
+        budget -= comp.sum()
+        keep[y : y + bh, x : x + bw] |= comp
+    return keep, (max(confs) if confs else 0.0), boxes
+
+
+def detect_static_marks(
+    path: str | Path, *, src: SourceVideo | None = None, max_samples: int = 90, frames: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Full-frame bool mask of static overlays persistent over ``frames`` (default: the whole clip)."""
+    src = src or open_source(path)
+    first, last = frames or (0, src.frames - 1)
+    span = max(1, last - first + 1)
+    step = max(1, span // max_samples)
+    stats = _Persistence((src.height, src.width))
+    for i, frame in iter_frames(src.path, step=step):
+        if i < first:
+            continue
+        if i > last:
+            break
+        stats.add(_gray(frame))
+    if stats.n < 8:
+        return np.zeros((src.height, src.width), bool)
+    mask, _, _ = _persistent_regions(stats, min_area=max(24, src.height * src.width // 20000))
+    return mask
+
+
+def estimate_blend(
+    path: str | Path, mask: np.ndarray, *, src: SourceVideo | None = None, max_samples: int = 120,
+    max_alpha: float = 0.72, confidence: float = 1.0,
+) -> MarkEstimate:  # fmt: skip
+    """Estimate ``α`` and ``α·W`` inside ``mask`` by regression over frames (see the module docstring)."""
+    src = src or open_source(path)
+    h, w = mask.shape
+    if not mask.any():
+        z = np.zeros((h, w, 3), np.float32)
+        return MarkEstimate(mask, z + 1, z, mask.copy(), 0.0, ())
+    x, y, bw, bh = _box(mask)
+    pad = max(8, int(0.02 * max(h, w)))
+    x0, y0, x1, y1 = max(0, x - pad), max(0, y - pad), min(w, x + bw + pad), min(h, y + bh + pad)
+    m = mask[y0:y1, x0:x1]
+    hole = cv2.dilate(m.astype(np.uint8), np.ones((3, 3), np.uint8))
+    ring = cv2.dilate(hole, np.ones((7, 7), np.uint8)).astype(bool) & ~hole.astype(bool)
+    shape = (y1 - y0, x1 - x0, 3)
+    sw = np.zeros(shape[:2] + (1,), np.float64)
+    si, sb, sib, sbb, sii = (np.zeros(shape, np.float64) for _ in range(5))
+    step = max(1, src.frames // max_samples)
+    for _, frame in iter_frames(src.path, step=step):
+        crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
+        bg = cv2.inpaint(crop, hole, 5, cv2.INPAINT_TELEA).astype(np.float64)
+        g = _gray(crop)
+        texture = float(np.mean(np.abs(cv2.Laplacian(g, cv2.CV_32F))[ring])) if ring.any() else 0.0
+        wt = 1.0 / (1.0 + (texture / 4.0) ** 2)
+        im = crop.astype(np.float64)
+        sw += wt
+        si += wt * im
+        sb += wt * bg
+        sib += wt * im * bg
+        sbb += wt * bg * bg
+        sii += wt * im * im
+    mi, mb = si / sw, sb / sw
+    var_b = sbb / sw - mb * mb
+    cov = sib / sw - mi * mb
+    var_i = sii / sw - mi * mi
+    ok = var_b > 30.0  # the background varied enough here to identify the blend
+    slope = np.where(ok, cov / np.maximum(var_b, 1e-6), np.nan)
+    # Pool where the background did not vary: the median slope of the well-determined pixels of the mark.
+    inside = m[..., None].repeat(3, axis=2)
+    good = ok & inside & np.isfinite(slope)
+    pooled = float(np.median(slope[good])) if good.sum() > 12 else float(np.sqrt(np.median(var_i[inside]) / max(np.median(var_b[inside]), 1e-6)))
+    slope = np.where(np.isfinite(slope), slope, pooled)
+    slope = np.clip(slope, 0.0, 1.0)
+    offset = np.clip(mi - slope * mb, 0.0, 255.0)
+    resid = var_i - slope * cov  # variance the affine model leaves unexplained
+    fit = resid <= np.maximum(60.0, 0.35 * var_i)
+    opaque_c = (slope < 1.0 - max_alpha) | ~fit
+    opaque = opaque_c.any(axis=2) & m
+    full_slope = np.ones((h, w, 3), np.float32)
+    full_offset = np.zeros((h, w, 3), np.float32)
+    full_slope[y0:y1, x0:x1] = np.where(m[..., None], slope, 1.0)
+    full_offset[y0:y1, x0:x1] = np.where(m[..., None], offset, 0.0)
+    full_opaque = np.zeros((h, w), bool)
+    full_opaque[y0:y1, x0:x1] = opaque
+    n, labels, cc, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    boxes = tuple(tuple(int(v) for v in cc[i][:4]) for i in range(1, n))
+    return MarkEstimate(mask, full_slope, full_offset, full_opaque, confidence, boxes)  # type: ignore[arg-type]
+
+
+def detect_moving_marks(
+    src: SourceVideo, static_mask: np.ndarray, *, segment_seconds: float = 2.0, max_samples: int = 24
+) -> tuple[tuple[int, int, np.ndarray], ...]:
+    """Marks that stay put for a while then jump (AI-generator style): per-segment persistence.
+
+    The clip is cut into segments of ``segment_seconds``; a mark found in a segment but not in the whole clip is
+    a moving mark for that segment. Consecutive segments with the same mask are merged.
+    """
+    seg = max(16, int(round(float(src.fps) * segment_seconds)))
+    if src.frames < 2 * seg:
+        return ()
+    h, w = src.height, src.width
+    step = max(1, seg // max_samples)
+    bounds = [(s, min(src.frames, s + seg) - 1) for s in range(0, src.frames, seg)]
+    stats = [_Persistence((h, w)) for _ in bounds]
+    for i, frame in iter_frames(src.path, step=step):
+        stats[min(i // seg, len(bounds) - 1)].add(_gray(frame))
+    grown = cv2.dilate(static_mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    found: list[tuple[int, int, np.ndarray]] = []
+    for (first, last), st in zip(bounds, stats, strict=True):
+        if st.n < 6:
+            continue
+        mask, _, _ = _persistent_regions(st, min_area=max(24, h * w // 20000), max_area=0.02, strength=20.0, coherence=0.92)
+        mask &= ~grown
+        if mask.sum() < max(24, h * w // 20000):
+            continue
+        if found and found[-1][1] == first - 1 and _iou(found[-1][2], mask) > 0.6:
+            found[-1] = (found[-1][0], last, found[-1][2] | mask)
+        else:
+            found.append((first, last, mask))
+    # Only marks that really moved: a segment mask repeated everywhere would have shown up as static.
+    return tuple(f for f in found if (f[1] - f[0] + 1) < src.frames)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+# ------------------------------------------------------------------------------------------------- subtitles
+
+
+def subtitle_candidates(frame: np.ndarray, *, band: tuple[float, float] = (0.45, 1.0)) -> tuple[np.ndarray, float]:
+    """Text-stroke mask of one RGB frame within the vertical ``band`` (fractions of the height) and a confidence."""
+    h, w = frame.shape[:2]
+    y0, y1 = int(band[0] * h), int(band[1] * h)
+    roi = frame[y0:y1]
+    hsv = cv2.cvtColor(roi, cv2.COLOR_RGB2HSV)
+    v = hsv[..., 2]
+    gray = cv2.cvtColor(roi, cv2.COLOR_RGB2GRAY)
+    stroke = max(3, int(round(h / 45)))
+    tophat = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (stroke * 2 + 1, stroke * 2 + 1)))
+    white = (v > 175) & (hsv[..., 1] < 70)
+    yellow = (hsv[..., 0] >= 18) & (hsv[..., 0] <= 38) & (hsv[..., 1] > 90) & (v > 150)
+    bright = (white | yellow) & (tophat > 40)
+    dark = (gray < 90).astype(np.uint8)
+    near_dark = cv2.dilate(dark, np.ones((5, 5), np.uint8)).astype(bool)
+    strokes = bright & near_dark
+    full = np.zeros((h, w), bool)
+    if strokes.sum() < 20:
+        return full, 0.0
+    lh = max(3, int(round(h / 60)))
+    line = cv2.morphologyEx(strokes.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (lh * 3, lh)))
+    n, labels, cc, _ = cv2.connectedComponentsWithStats(line, connectivity=8)
+    keep = np.zeros_like(strokes)
+    conf = 0.0
+    for i in range(1, n):
+        x, y, bw, bh, area = cc[i]
+        if not (h * 0.012 <= bh <= h * 0.2) or bw < 1.5 * bh or bw < w * 0.05:
+            continue
+        comp = labels[y : y + bh, x : x + bw] == i
+        s = strokes[y : y + bh, x : x + bw] & comp
+        density = s.sum() / float(bw * bh)
+        if not 0.06 <= density <= 0.65:
+            continue
+        pieces = cv2.connectedComponents(s.astype(np.uint8))[0] - 1
+        if pieces < 2:
+            continue
+        keep[y : y + bh, x : x + bw] |= s
+        conf = max(conf, min(1.0, pieces / 6.0) * min(1.0, density / 0.15))
+    full[y0:y1] = keep
+    return full, conf
+
+
+def detect_subtitles(
+    src: SourceVideo, *, band: tuple[float, float] = (0.45, 1.0), min_cue_seconds: float = 0.4, whole_band: bool = False
+) -> SubtitleTrack:
+    """Per-frame subtitle masks, segmented at cue changes and voted inside each cue (no flicker).
+
+    ``whole_band`` removes each line's whole bounding band instead of the strokes and their outline.
+    """
+    h, w = src.height, src.width
+    small = max(1, int(np.ceil(max(h, w) / 960)))  # analyse at most ~960 px on the long side
+    hs, ws = h // small, w // small
+    outline = max(2, int(round(hs / 150)))
+    raw: list[np.ndarray] = []
+    confs: list[float] = []
+    for _, frame in iter_frames(src.path):
+        f = cv2.resize(frame, (ws, hs), interpolation=cv2.INTER_AREA) if small > 1 else frame
+        m, c = subtitle_candidates(f, band=band)
+        raw.append(np.packbits(m))
+        confs.append(c)
+    count = len(raw)
+
+    def unpack(i: int) -> np.ndarray:
+        return np.unpackbits(raw[i], count=hs * ws).reshape(hs, ws).astype(bool)
+
+    # Cue boundaries: the text mask changes (IoU of dilated masks drops) or appears/disappears.
+    cues: list[tuple[int, int]] = []
+    start = 0
+    prev = unpack(0) if count else None
+    k = np.ones((3, 3), np.uint8)
+    for i in range(1, count + 1):
+        cur = unpack(i) if i < count else None
+        boundary = cur is None
+        if not boundary:
+            a = cv2.dilate(prev.astype(np.uint8), k).astype(bool)
+            b = cv2.dilate(cur.astype(np.uint8), k).astype(bool)
+            boundary = (a.any() != b.any()) or (a.any() and _iou(a, b) < 0.5)
+        if boundary:
+            cues.append((start, i - 1))
+            start = i
+        prev = cur
+    min_len = max(2, int(round(float(src.fps) * min_cue_seconds)))
+    packed: list[bytes | None] = [None] * count
+    kept: list[tuple[int, int]] = []
+    grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * outline + 1, 2 * outline + 1))
+    for first, last in cues:
+        masks = [unpack(i) for i in range(first, last + 1)]
+        vote = np.mean(masks, axis=0)
+        if vote.max() == 0 or (last - first + 1) < min_len:
+            # Too short to be a cue unless it is a sliver of a neighbour cue with text: keep raw masks then.
+            if vote.max() == 0 or (last - first + 1) >= min_len or not kept or kept[-1][1] != first - 1:
+                continue
+        stable = vote >= 0.5
+        if whole_band:
+            band_mask = np.zeros_like(stable)
+            n, labels, cc, _ = cv2.connectedComponentsWithStats(
+                cv2.morphologyEx(stable.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((outline * 4 + 1, outline * 12 + 1), np.uint8))
+            )
+            for j in range(1, n):
+                x, y, bw, bh, _ = cc[j]
+                band_mask[max(0, y - 2 * outline) : y + bh + 2 * outline, max(0, x - 2 * outline) : x + bw + 2 * outline] = True
+            stable = band_mask
+        for i, m in zip(range(first, last + 1), masks, strict=True):
+            full = cv2.dilate((stable | m).astype(np.uint8), grow)
+            if small > 1:
+                full = cv2.resize(full, (w, h), interpolation=cv2.INTER_NEAREST)
+            packed[i] = np.packbits(full.astype(bool)).tobytes()
+        kept.append((first, last))
+    return SubtitleTrack(h, w, tuple(packed), tuple(kept), tuple(confs))
+
+
+# --------------------------------------------------------------------------------------------------- overall
+
+
+def detect(
+    path: str | Path, *, watermark: str | np.ndarray | None = "auto", subtitles: str | None = "auto",
+    moving: bool = False, band: tuple[float, float] = (0.45, 1.0),
+) -> Detection:  # fmt: skip
+    """Everything to remove from ``path``.
+
+    ``watermark`` is ``"auto"`` (detect), ``None``/``"none"`` (skip) or a user mask (bool array, full frame);
+    ``subtitles`` is ``"auto"`` (text strokes), ``"band"`` (whole line bands) or ``None``/``"none"``.
+    """
+    src = open_source(path)
+    static = None
+    moving_marks: tuple = ()
+    if isinstance(watermark, np.ndarray):
+        if watermark.shape != (src.height, src.width):
+            raise CleanupError(
+                f"the watermark mask is {watermark.shape[1]}x{watermark.shape[0]} but the video is {src.width}x{src.height}",
+                file=path, field="watermark", hint="pass a mask PNG of the video's size, or X,Y,W,H inside the frame",
+            )  # fmt: skip
+        static = estimate_blend(path, watermark.astype(bool), src=src)
+    elif watermark == "auto":
+        mask = detect_static_marks(path, src=src)
+        if mask.any():
+            static = estimate_blend(path, mask, src=src)
+        if moving:
+            moving_marks = detect_moving_marks(src, mask)
+    elif watermark not in (None, "none"):
+        raise CleanupError(f"unknown watermark mode {watermark!r}", field="watermark", hint="use auto, none, X,Y,W,H or a mask PNG")
+    track = None
+    if subtitles in ("auto", "band"):
+        track = detect_subtitles(src, band=band, whole_band=subtitles == "band")
+    elif subtitles not in (None, "none"):
+        raise CleanupError(f"unknown subtitles mode {subtitles!r}", field="subtitles", hint="use auto, band or none")
+    return Detection(static, moving_marks, track)
