@@ -69,7 +69,7 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def make_engine(url: str | None = None, **kwargs) -> Engine:
+def make_engine(url: str | None = None, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs) -> Engine:
     """An engine for ``url`` (see :func:`database_url`); SQLite gets WAL, foreign keys and a busy timeout."""
     url = database_url(url)
     parsed = make_url(url)
@@ -85,10 +85,10 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
                     hint="set REELWRIGHT_HOME or REELWRIGHT_DB to a writable location",
                 ) from None
         connect_args = kwargs.pop("connect_args", {})
-        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        connect_args.setdefault("timeout", busy_timeout_ms / 1000)
         connect_args.setdefault("check_same_thread", False)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_ms)
     else:
         kwargs.setdefault("pool_pre_ping", True)
         engine = create_engine(url, **kwargs)
@@ -102,7 +102,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     _WRITE_LOCKS[engine] = threading.RLock()
 
     @event.listens_for(engine, "connect")
@@ -113,7 +113,7 @@ def _configure_sqlite(engine: Engine) -> None:
         try:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cur.execute("PRAGMA synchronous=NORMAL")
         finally:
             cur.close()
