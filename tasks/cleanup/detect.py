@@ -100,31 +100,41 @@ def _gray(frame: np.ndarray) -> np.ndarray:
 
 
 class _Persistence:
-    """Running mean of signed gradients, mean gradient magnitude and per-pixel temporal variance."""
+    """Running mean of signed colour gradients (per channel), mean magnitude and per-pixel temporal variance.
+
+    Colour channels are kept apart so a mark that differs from the picture in hue but not in brightness
+    (a red logo over magenta) still shows persistent edges.
+    """
 
     def __init__(self, shape: tuple[int, int]) -> None:
         self.n = 0
-        self.gx = np.zeros(shape, np.float32)
-        self.gy = np.zeros(shape, np.float32)
-        self.mag = np.zeros(shape, np.float32)
+        self.gx = np.zeros(shape + (3,), np.float32)
+        self.gy = np.zeros(shape + (3,), np.float32)
+        self.mag = np.zeros(shape + (3,), np.float32)
         self.mean = np.zeros(shape, np.float32)
         self.m2 = np.zeros(shape, np.float32)
 
-    def add(self, gray: np.ndarray) -> None:
-        gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3) / 4
-        gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3) / 4
+    def add(self, frame: np.ndarray) -> None:
+        f = frame.astype(np.float32)
+        gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3) / 4
+        gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3) / 4
         self.n += 1
         self.gx += gx
         self.gy += gy
-        self.mag += cv2.magnitude(gx, gy)
+        self.mag += np.sqrt(gx * gx + gy * gy)
+        gray = _gray(frame)
         delta = gray - self.mean
         self.mean += delta / self.n
         self.m2 += delta * (gray - self.mean)
 
     def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(coherent gradient, mean gradient magnitude) of the most coherent channel, and temporal std."""
         n = max(self.n, 1)
-        coherent = cv2.magnitude(self.gx / n, self.gy / n)
-        return coherent, self.mag / n, np.sqrt(self.m2 / max(self.n - 1, 1))
+        coherent = np.sqrt(self.gx**2 + self.gy**2) / n
+        best = np.argmax(coherent, axis=2)[..., None]
+        c = np.take_along_axis(coherent, best, axis=2)[..., 0]
+        m = np.take_along_axis(self.mag / n, best, axis=2)[..., 0]
+        return c, m, np.sqrt(self.m2 / max(self.n - 1, 1))
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -196,7 +206,7 @@ def detect_static_marks(
             continue
         if i > last:
             break
-        stats.add(_gray(frame))
+        stats.add(frame)
     if stats.n < 8:
         return np.zeros((src.height, src.width), bool)
     mask, _, _ = _persistent_regions(stats, min_area=max(24, src.height * src.width // 20000))
@@ -280,7 +290,7 @@ def detect_moving_marks(
     bounds = [(s, min(src.frames, s + seg) - 1) for s in range(0, src.frames, seg)]
     stats = [_Persistence((h, w)) for _ in bounds]
     for i, frame in iter_frames(src.path, step=step):
-        stats[min(i // seg, len(bounds) - 1)].add(_gray(frame))
+        stats[min(i // seg, len(bounds) - 1)].add(frame)
     grown = cv2.dilate(static_mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     found: list[tuple[int, int, np.ndarray]] = []
     for (first, last), st in zip(bounds, stats, strict=True):
