@@ -513,6 +513,10 @@ def episode_music(scenes: Sequence[tuple[str, int, int, bool]], crossfade_ms: fl
         raise ScoreError(
             "no scenes to score", field="scenes", hint="pass at least one (mood, samples, seed, stinger)"
         )
+    if not 0 <= crossfade_ms <= 5000:
+        raise ScoreError(
+            f"crossfade_ms={crossfade_ms} is outside 0–5000", field="crossfade_ms", hint="use ~800 ms"
+        )
     total = sum(int(s[1]) for s in scenes)
     x = int(crossfade_ms * RATE / 1000)
     out = np.zeros((total, 2), np.float32)

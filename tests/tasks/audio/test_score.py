@@ -103,6 +103,8 @@ def test_episode_music_crossfades_scenes_to_the_exact_total():
     assert rms_db(music.samples[-RATE // 20 :]) < rms_db(music.samples[total - int(1.2 * RATE) :]) - 15
     with pytest.raises(ScoreError, match="scene"):
         episode_music([])
+    with pytest.raises(ScoreError, match="crossfade_ms"):
+        episode_music(scenes, crossfade_ms=-5)
 
 
 def click_track(bpm: float, seconds: float, tmp_path) -> str:
