@@ -8,6 +8,7 @@ peak above full scale before the mix), 24-bit PCM when a delivery wants integer 
 from __future__ import annotations
 
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,11 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
             f"no such WAV file: {path}", file=path, hint="check the path, or re-run the step that writes it"
         )
     try:
-        rate, data = scipy.io.wavfile.read(path)
+        with (
+            warnings.catch_warnings()
+        ):  # fact/LIST/bext chunks are normal in WAVs; scipy warns and skips them
+            warnings.simplefilter("ignore", scipy.io.wavfile.WavFileWarning)
+            rate, data = scipy.io.wavfile.read(path)
     except (ValueError, OSError, EOFError, struct.error) as exc:
         raise WavError(
             f"not a readable WAV file ({exc})",

@@ -130,21 +130,22 @@ def car_pass(rng: np.random.Generator, length: float) -> np.ndarray:
 
 
 def crowd_murmur(rng: np.random.Generator, length: float) -> np.ndarray:
-    """A room of people talking (loopable): voices as pitched buzz through wandering vowel formants, syllabic AM."""
+    """A room of people talking (loopable): a dozen voices, each a pitched glottal buzz in syllables and turns,
+    spread across the field, then shaped by one vowel-band filter (the same for all: it is the room's babble)."""
     n = _texture_length(max(length, 1.5))
-    t = np.arange(n) / RATE
     out = np.zeros((n, 2))
-    for _ in range(14):
+    for _ in range(12):
         f0 = rng.uniform(95, 240) * (1 + 0.08 * smooth_random(n, rng, 3.0, -1, 1))
-        phase = np.cumsum(f0 / RATE)
-        glottal = (phase % 1.0) - 0.5  # a sawtooth: the voice source's rich harmonics
-        f1 = smooth_random(n, rng, 4.0, 300, 800)
-        voice = bandpass(glottal, 250, 3200) * (0.6 + 0.4 * np.sin(2 * np.pi * np.cumsum(f1) / RATE / 50))
+        glottal = (np.cumsum(f0 / RATE) % 1.0) - 0.5  # a sawtooth: the voice source's rich harmonics
         syllables = np.clip(smooth_random(n, rng, rng.uniform(4, 6), -0.4, 1.0), 0, None)
-        talking = smooth_random(n, rng, 0.3, 0.0, 1.0) > 0.35  # turns: each voice talks, then listens
-        out += pan(voice * syllables * lowpass(talking.astype(float), 4.0, order=1), rng.uniform(-0.8, 0.8))
-    out = lowpass(out, 2500) + 0.05 * np.stack([bandpass(pink(n, rng), 200, 2000)] * 2, axis=1)
-    _ = t
+        talking = (
+            smooth_random(n, rng, 0.3, -0.6, 1.0).clip(0, 0.25) * 4
+        )  # turns: each voice talks, then listens
+        side = (rng.uniform(-0.8, 0.8) + 1) * np.pi / 4
+        voice = glottal * syllables * talking
+        out[:, 0] += np.cos(side) * voice
+        out[:, 1] += np.sin(side) * voice
+    out = bandpass(out, 250, 2500) + 0.05 * np.stack([bandpass(pink(n, rng), 200, 2000)] * 2, axis=1)
     return loop_seamless(out, LOOP_OVERLAP)
 
 

@@ -121,19 +121,19 @@ def test_no_ducking_without_speech_and_no_pumping_between_words(program):
     ["music_only", "quiet_dialogue", "peaky_effects", "loud_everything"],
 )
 def test_loudness_targets_hold_for_other_programs(case):
-    n = 12 * RATE + 37  # not a whole number of frames or chunks
+    n = 8 * RATE + 37  # not a whole number of frames or chunks
     dialogue = np.zeros(n, np.float32)
     effects = np.zeros((n, 2), np.float32)
     music = steady_music(n, 0.05)
     if case == "quiet_dialogue":
-        dialogue = speech_like(n, [(1.0, 6.0), (7.0, 11.0)], seed=3, level=0.01)
+        dialogue = speech_like(n, [(1.0, 4.0), (5.0, 7.5)], seed=3, level=0.01)
     if case == "peaky_effects":
         dialogue = speech_like(n, [(1.0, 4.0)], seed=4)
         rng = np.random.default_rng(0)
-        for at in (5.0, 8.0, 10.5):
+        for at in (4.5, 6.0, 7.5):
             effects[int(at * RATE) : int(at * RATE) + 480] = rng.standard_normal((480, 2)) * 0.99
     if case == "loud_everything":
-        dialogue = speech_like(n, [(0.5, 11.5)], seed=5, level=0.99)
+        dialogue = speech_like(n, [(0.5, 7.5)], seed=5, level=0.99)
         music = steady_music(n, 0.9)
         effects = np.clip(np.random.default_rng(1).standard_normal((n, 2)) * 0.5, -1, 1).astype(np.float32)
     result = mix_episode(dialogue, effects, music)
