@@ -80,6 +80,7 @@ EFFECTS: dict[str, EffectSpec] = {
         _spec(textures.wind, -12.0, 4.0, loops=True),
         _spec(textures.engine, -10.0, 4.0, loops=True),
         _spec(textures.car_pass, -4.0, 0.0, fills=True),
+        _spec(textures.tire_screech, -4.0),
         _spec(textures.crowd_murmur, -14.0, 4.0, loops=True),
         _spec(textures.birds, -14.0, 4.0, fills=True),
         _spec(textures.paper, -12.0),

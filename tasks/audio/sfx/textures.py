@@ -129,6 +129,21 @@ def car_pass(rng: np.random.Generator, length: float) -> np.ndarray:
     return pan_curve((0.5 * tone + 0.6 * tyres) * level, positions)
 
 
+def tire_screech(rng: np.random.Generator, length: float) -> np.ndarray:
+    """Tyres skidding on asphalt: rubber stick-slip gives a wavering squeal (~1.3 kHz and harmonics, sagging in
+    pitch as the car slows) over a hiss of scrubbed rubber."""
+    duration = _j(rng, 1.6, 0.2)
+    n = count(duration)
+    t = np.arange(n) / RATE
+    freq = _j(rng, 1300, 0.2) * (1 + 0.03 * smooth_random(n, rng, 8.0, -1, 1)) * (1 - 0.15 * t / duration)
+    phase = 2 * np.pi * np.cumsum(freq) / RATE
+    squeal = np.sin(phase) + 0.5 * np.sin(2 * phase + 0.3) + 0.25 * np.sin(3 * phase + 1.1)
+    squeal *= 0.7 + 0.3 * smooth_random(n, rng, 20.0, -1, 1)  # grip and slip: the squeal flutters
+    hiss = bandpass(rng.standard_normal(n), 1500, 7000) * 0.3
+    env = np.clip(t / 0.05, 0, 1) * np.clip((duration - t) / 0.25, 0, 1)
+    return (0.6 * squeal + hiss) * env
+
+
 def crowd_murmur(rng: np.random.Generator, length: float) -> np.ndarray:
     """A room of people talking (loopable): a dozen voices, each a pitched glottal buzz in syllables and turns,
     spread across the field, then shaped by one vowel-band filter (the same for all: it is the room's babble)."""

@@ -180,6 +180,8 @@ def test_room_for_headings(heading, interior, location, room):
         ("心跳声", "heartbeat"),
         ("碎纸机", "paper_shred"),
         ("翻书声", "paper"),
+        ("TIRES SCREECH", "tire_screech"),
+        ("【音效：急刹车】", "tire_screech"),
         ("门铃声", "doorbell"),
     ],
 )
