@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "flows.cli_dashboard",
     "flows.cli_clean",
     "flows.cli_deploy",
+    "flows.cli_loop",
 )
 
 app = typer.Typer(
