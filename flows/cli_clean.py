@@ -47,5 +47,30 @@ def clean(
                f"{result.frames} frames in {result.seconds:.1f} s ({result.fps} fps)")  # fmt: skip
 
 
+def edit(
+    input: Path = typer.Argument(..., help="A video file, or a folder of videos (batch)."),
+    edits: Path = typer.Option(..., "--edits", "-e", help="The edit list (.yaml or .json), see schemas/edits.py."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file (or output folder for a batch)."),
+) -> None:
+    """Apply an edit list: remove/recolor/add elements, grade, reframe, trim, retime."""
+    if input.is_dir():
+        from flows.apply_edits import apply_edits as apply_edits_flow
+
+        summary = apply_edits_flow(str(input), str(edits), str(out))
+        for item in summary["done"]:
+            typer.echo(f"edited {item['input']} → {item['output']} ({item['frames']} frames)")
+        for item in summary["failed"]:
+            typer.secho(f"FAILED {item['input']}: {item['error']}", fg=typer.colors.RED, err=True)
+        if summary["failed"]:
+            raise typer.Exit(1)
+        return
+    from tasks.edits.apply import apply_edits
+
+    result = apply_edits(input, edits, out)
+    typer.echo(f"edited {input} → {out}: {', '.join(result.operations)}; {result.frames} frames "
+               f"{result.width}x{result.height} in {result.seconds:.1f} s")  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
     app.command("clean")(clean)
+    app.command("edit")(edit)
