@@ -197,6 +197,7 @@ async function openRender(renderId) {
     `${r.status} · ${r.backend} · started ${fmtTime(r.started_at)} · finished ${fmtTime(r.finished_at)}` +
     (r.error ? ` · error: ${r.error}` : "");
   const video = $("#video");
+  $("#back-to-episode").hidden = true;
   if (detail.video_url) {
     if (video.dataset.src !== detail.video_url.split("?")[0]) {
       video.src = detail.video_url;
@@ -282,12 +283,21 @@ function selectShot(shot, { seek }) {
 }
 
 function playTake(take) {
-  // Plays the shot clip itself in the player; "Back to episode" returns to the render.
+  // Plays the shot clip itself in the player; "Back to the episode" returns to the render.
   const video = $("#video");
   video.src = take.video_url;
   video.dataset.src = take.video_url.split("?")[0];
   video.play().catch(() => {});
-  toast(`Playing take ${take.take} of ${state.shot.shot_id}; pick the render again to return to the episode.`);
+  $("#back-to-episode").hidden = false;
+}
+
+function backToEpisode() {
+  const video = $("#video");
+  $("#back-to-episode").hidden = true;
+  if (!state.detail || !state.detail.video_url) return;
+  video.src = state.detail.video_url;
+  video.dataset.src = state.detail.video_url.split("?")[0];
+  if (state.shot) video.currentTime = state.shot.start + 0.01;
 }
 
 // --------------------------------------------------------------------------------- region drawing
@@ -396,7 +406,9 @@ async function submitFeedback(ev) {
     t_end: state.range.end,
     regions: state.regions,
   };
-  if (shot.take) body.take_id = shot.take.id;
+  const about = $("#target").value;
+  if (about === "take" && shot.take) body.take_id = shot.take.id;
+  else if (about === "episode") body.render_id = state.renderId;
   else Object.assign(body, { render_id: state.renderId, shot_id: shot.shot_id });
   const saved = await api("/api/feedback", { method: "POST", body, key: state.feedbackKey });
   resetForm();
@@ -496,6 +508,7 @@ function wire() {
   $("#mark-out").addEventListener("click", () => { state.range.end = Math.round(video.currentTime * 1000) / 1000; showRange(); });
   $("#feedback-form").addEventListener("submit", (ev) => guarded(() => submitFeedback(ev)));
   $("#approve-take").addEventListener("click", () => guarded(approveTake));
+  $("#back-to-episode").addEventListener("click", backToEpisode);
   $("#request-retake").addEventListener("click", () => guarded(requestRetake));
   const token = localStorage.getItem(TOKEN_KEY);
   if (token) signIn(token); else signOut();

@@ -138,6 +138,13 @@ def test_producer_rates_marks_a_region_and_gets_a_retake(server):
             assert "take 1" in page.inner_text("#shot-take")
             assert page.locator("#takes .take-button[data-take='1']").count() == 1
 
+            # play the new take on its own, then go back to the episode
+            page.click("#takes .take-button[data-take='1']")
+            page.wait_for_function("document.querySelector('#video').src.includes('/api/takes/')")
+            page.wait_for_function("document.querySelector('#video').currentTime > 0.2", timeout=20_000)
+            page.click("#back-to-episode")
+            page.wait_for_function("document.querySelector('#video').src.includes('/api/renders/')")
+
             # trigger a whole-episode render and watch its status turn to succeeded
             before = page.locator(".render-item").count()
             page.click("#render-episode")
