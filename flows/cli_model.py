@@ -52,7 +52,9 @@ def train_cmd(
     grad_clip: float = typer.Option(1.0, "--grad-clip", min=0.0),
     seed: int = typer.Option(0, "--seed"),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="continue the run in --out if there is one"),
-    max_minutes: float | None = typer.Option(None, "--max-minutes", help="stop (and save) after this wall time"),
+    max_minutes: float | None = typer.Option(
+        26.0, "--max-minutes", help="stop (and save) after this wall time, so `make model` stays within 30 min"
+    ),
     threads: int = typer.Option(2, "--threads", min=1, help="torch CPU threads"),
     evaluate_after: bool = typer.Option(True, "--eval/--no-eval", help="evaluate and write metrics.json at the end"),
     eval_prompts: int = typer.Option(48, "--eval-prompts", min=2),
