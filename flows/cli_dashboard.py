@@ -24,15 +24,24 @@ metrics_app = typer.Typer(help="Viewer metrics.", no_args_is_help=True)
 
 
 def flow_renderer(*, backend: str, db_url: str, cache: str | None = None):  # noqa: ANN201 - the renderer callable
-    """The dashboard's renderer: the ``render_episode`` Prefect flow, run in this process, recording into
-    ``db_url`` (it claims the render row the dashboard queued through ``out_dir``)."""
+    """The dashboard's renderer: the ``render_episode`` flow — through its deployment when PREFECT_API_URL points
+    at a Prefect server, in this process otherwise — recording into ``db_url`` (it claims the render row the
+    dashboard queued through ``out_dir``)."""
 
     def render(script_path: str, out_dir: str, retakes: dict[str, int]) -> dict:
+        from flows.deploy import RENDER_EPISODE, server_configured, trigger
+
+        params = {"script": script_path, "out": out_dir, "backend": backend, "retakes": retakes, "db": db_url, "cache": cache}
+        if server_configured():
+            # A Prefect server is configured: run through the served deployment (`reelwright deploy`), so the
+            # render shows up there and runs on its workers.
+            result = trigger(RENDER_EPISODE, params, wait=True, timeout=6 * 3600)
+            if result["state"] != "Completed":
+                raise RuntimeError(f"deployment run {result['id']} ended {result['state']}")
+            return result
         from flows.render_episode import render_episode
 
-        return render_episode(
-            script=script_path, out=out_dir, backend=backend, retakes=retakes, db=db_url, cache=cache
-        )
+        return render_episode(**params)
 
     return render
 

@@ -375,7 +375,7 @@ def record(job: Job, summary: dict) -> int | None:
 
     migrate(job.db)
     engine = make_engine(job.db)
-    with session_scope(engine) as session:
+    with session_scope(engine, write=True) as session:  # SQLite: take the write lock up front
         render_id = start_render(
             session, series_title=job.plan.title, episode_number=job.plan.episode or 1,
             episode_title=job.script.episode_title or job.plan.title, script_text=job.script_text,
