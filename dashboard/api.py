@@ -352,6 +352,10 @@ def post_feedback(body: s.FeedbackIn, response: Response, app: State, who: Rater
 
     out, created = app.db.write(work)
     _written(response, created)
+    if created:
+        from flows.deploy import emit_feedback_event
+
+        emit_feedback_event(out.id)  # counts toward the retraining trigger when a Prefect server is configured
     return out
 
 
