@@ -1,25 +1,26 @@
-"""Closed-loop proof: generate → a simulated producer rates through the HTTP API → dataset → retrain → evaluate.
+"""Closed-loop proof: generate → a simulated producer rates through the HTTP API → dataset → retrain →
+evaluate.
 
 Run: ``.venv/bin/python bench/loop.py [--base DIR]`` (≈ 10-20 min on 2 shared cores). Writes
 ``bench/results/loop.json``.
 
 Each round:
 
-1. **generate** — ``--prompts`` toy prompts (from a world seed disjoint from the held-out evaluation prompts), each
-   sampled with ``--seeds`` seeds by the current model (the base, then the promoted child), so every shot has
-   several takes. Each take is recorded in the run database like a render of the ``mmdit`` backend would be
-   (``storage.repository.record_take``): an MP4, its latents sidecar, and the toy prompt in the shot plan;
+1. **generate** — ``--prompts`` toy prompts (from a world seed disjoint from the held-out evaluation prompts),
+   each sampled with ``--seeds`` seeds by the current model (the base, then the promoted child), so every shot
+   has several takes. Each take is recorded in the run database like a render of the ``mmdit`` backend would
+   be (``storage.repository.record_take``): an MP4, its latents sidecar, and the toy prompt in the shot plan;
 2. **rate** — the dashboard app (``dashboard.app.create_app``) runs under uvicorn on a free loopback port in a
    thread; a producer user and token are created with the users repository; the judge
    (``model_core.judge.judge_take``: the eval detectors on the take itself) posts one note per take to
-   ``POST /api/feedback`` (rating, tags, comment, time range and region of unmatched impacts) and approves each
-   shot's best take (``POST /api/decisions``) when it rates ≥ 4, all with a bearer token;
+   ``POST /api/feedback`` (rating, tags, comment, time range and region of unmatched impacts) and approves
+   each shot's best take (``POST /api/decisions``) when it rates ≥ 4, all with a bearer token;
 3. **retrain** — the ``retrain_from_feedback`` flow: dataset from the DB, fine-tuning (rectified flow on
    positives + Diffusion-DPO on pairs), parent and child evaluated on the same held-out prompts, the child
    registered and promoted only if its sync F1 beats the parent's.
 
-The target is a child sync F1 ≥ 10 % (relative) above its parent's after one round; the file says whether it was
-met, per round.
+The target is a child sync F1 ≥ 10 % (relative) above its parent's after one round; the file says whether it
+was met, per round.
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ class ApiServer:
         from dashboard.app import create_app
 
         self.port = _free_port()
-        config = uvicorn.Config(create_app(db_url), host="127.0.0.1", port=self.port, log_level="warning",
-                                access_log=False)  # fmt: skip
+        config = uvicorn.Config(
+            create_app(db_url), host="127.0.0.1", port=self.port, log_level="warning", access_log=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="loop-bench-api", daemon=True)
 
@@ -86,7 +88,7 @@ class ApiServer:
 
 
 def generate_takes(db_url: str, ckpt: str, work: Path, round_no: int, n_prompts: int, n_seeds: int) -> dict:
-    """Sample ``n_seeds`` takes of each of ``n_prompts`` toy prompts with ``ckpt`` and record them as one render."""
+    """Sample ``n_seeds`` takes of each of ``n_prompts`` toy prompts with ``ckpt``; record them (a render)."""
     from model_core.checkpoint import load_checkpoint
     from model_core.finetune import checkpoint_digest, sample_latents, save_latents
     from model_core.latents import latent_space
@@ -111,29 +113,59 @@ def generate_takes(db_url: str, ckpt: str, work: Path, round_no: int, n_prompts:
             media = out_dir / f"toy-{i:02d}-t{k}.mp4"
             write_mp4(media, video, audio, fps=space.fps, sample_rate=space.sample_rate, scale=4)
             save_latents(latents_sidecar(media), v, a)
-            takes.append({"shot_id": f"toy-{i:02d}", "scene": i, "take": k, "seed": seed, "prompt": prompt,
-                          "media": media, "video": video, "audio": audio})  # fmt: skip
+            takes.append(
+                {
+                    "shot_id": f"toy-{i:02d}",
+                    "scene": i,
+                    "take": k,
+                    "seed": seed,
+                    "prompt": prompt,
+                    "media": media,
+                    "video": video,
+                    "audio": audio,
+                }
+            )
     gen_seconds = time.perf_counter() - t0
     engine = make_engine(db_url)
     try:
         with session_scope(engine, write=True) as s:
             render_id = start_render(
-                s, series_title="Loop bench", episode_number=round_no + 1, episode_title=f"Round {round_no}",
-                script_text="\n".join(prompts), script_path=str(out_dir), script_format="toy", backend="mmdit",
+                s,
+                series_title="Loop bench",
+                episode_number=round_no + 1,
+                episode_title=f"Round {round_no}",
+                script_text="\n".join(prompts),
+                script_path=str(out_dir),
+                script_format="toy",
+                backend="mmdit",
                 out_dir=str(out_dir),
-            )  # fmt: skip
+            )
             for t in takes:
                 plan = {"toy": {"prompt": t["prompt"], "fps": space.fps, "checkpoint": digest}}
                 t["take_id"] = record_take(
-                    s, render_id, shot_id=t["shot_id"], scene_index=t["scene"], plan_json=plan, take=t["take"],
-                    seed=t["seed"], key=file_digest(latents_sidecar(t["media"])), uri=str(t["media"]),
-                    digest=file_digest(t["media"]), duration=space.frames / space.fps, cached=False,
-                )  # fmt: skip
+                    s,
+                    render_id,
+                    shot_id=t["shot_id"],
+                    scene_index=t["scene"],
+                    plan_json=plan,
+                    take=t["take"],
+                    seed=t["seed"],
+                    key=file_digest(latents_sidecar(t["media"])),
+                    uri=str(t["media"]),
+                    digest=file_digest(t["media"]),
+                    duration=space.frames / space.fps,
+                    cached=False,
+                )
             finish_render(s, render_id, status="succeeded")
     finally:
         engine.dispose()
-    return {"render_id": render_id, "prompts": prompts, "takes": takes, "seconds": round(gen_seconds, 1),
-            "space": space}  # fmt: skip
+    return {
+        "render_id": render_id,
+        "prompts": prompts,
+        "takes": takes,
+        "seconds": round(gen_seconds, 1),
+        "space": space,
+    }
 
 
 def rate_through_api(db_url: str, gen: dict, round_no: int) -> dict:
@@ -158,13 +190,17 @@ def rate_through_api(db_url: str, gen: dict, round_no: int) -> dict:
     judge_seconds = time.perf_counter() - t0
     statuses: dict[str, int] = {}
     t0 = time.perf_counter()
-    with ApiServer(db_url) as api, httpx.Client(base_url=api.url, timeout=60,
-                                                headers={"Authorization": f"Bearer {token}"}) as client:  # fmt: skip
+    with (
+        ApiServer(db_url) as api,
+        httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {token}"}) as client,
+    ):
         me = client.get("/api/me")
         me.raise_for_status()
         for t in gen["takes"]:
             body = verdicts[t["take_id"]].feedback_body(t["take_id"])
-            r = client.post("/api/feedback", json=body, headers={"Idempotency-Key": f"loop-{round_no}-fb-{t['take_id']}"})
+            r = client.post(
+                "/api/feedback", json=body, headers={"Idempotency-Key": f"loop-{round_no}-fb-{t['take_id']}"}
+            )
             statuses[str(r.status_code)] = statuses.get(str(r.status_code), 0) + 1
             if r.status_code != 201:
                 raise RuntimeError(f"POST /api/feedback answered {r.status_code}: {r.text}")
@@ -173,13 +209,18 @@ def rate_through_api(db_url: str, gen: dict, round_no: int) -> dict:
             shot_takes = [t for t in gen["takes"] if t["shot_id"] == shot_id]
             best = max(shot_takes, key=lambda t: (verdicts[t["take_id"]].score, -t["take"]))
             if verdicts[best["take_id"]].rating >= 4:
-                r = client.post("/api/decisions", json={"kind": "approve", "take_id": best["take_id"]},
-                                headers={"Idempotency-Key": f"loop-{round_no}-approve-{best['take_id']}"})  # fmt: skip
+                r = client.post(
+                    "/api/decisions",
+                    json={"kind": "approve", "take_id": best["take_id"]},
+                    headers={"Idempotency-Key": f"loop-{round_no}-approve-{best['take_id']}"},
+                )
                 statuses[str(r.status_code)] = statuses.get(str(r.status_code), 0) + 1
                 if r.status_code != 201:
                     raise RuntimeError(f"POST /api/decisions answered {r.status_code}: {r.text}")
                 approvals += 1
-        listed = client.get("/api/feedback", params={"render_id": gen["render_id"], "limit": 1}).json()["total"]
+        listed = client.get("/api/feedback", params={"render_id": gen["render_id"], "limit": 1}).json()[
+            "total"
+        ]
     http_seconds = time.perf_counter() - t0
     ratings = [v.rating for v in verdicts.values()]
     return {
@@ -201,7 +242,9 @@ def rate_through_api(db_url: str, gen: dict, round_no: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", default=None, help="checkpoint to start from (default: the shipped tiny model)")
+    parser.add_argument(
+        "--base", default=None, help="checkpoint to start from (default: the shipped tiny model)"
+    )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--prompts", type=int, default=12, help="toy prompts (shots) per round")
     parser.add_argument("--seeds", type=int, default=4, help="takes per shot")
@@ -209,8 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-prompts", type=int, default=48)
     parser.add_argument("--beta", type=float, default=200.0)
     parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core box)")
-    parser.add_argument("--work", type=Path, default=None, help="working directory (default: a temporary one)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core box)"
+    )
+    parser.add_argument(
+        "--work", type=Path, default=None, help="working directory (default: a temporary one)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -237,59 +284,80 @@ def main(argv: list[str] | None = None) -> int:
         rating = rate_through_api(db_url, gen, r)
         t1 = time.perf_counter()
         summary = retrain_from_feedback(
-            db=db_url, base=current, steps=args.steps, out=str(work / f"round{r}" / "retrain"),
-            eval_prompts=args.eval_prompts, lr=args.lr, beta=args.beta, threads=args.threads,
-        )  # fmt: skip
+            db=db_url,
+            base=current,
+            steps=args.steps,
+            out=str(work / f"round{r}" / "retrain"),
+            eval_prompts=args.eval_prompts,
+            lr=args.lr,
+            beta=args.beta,
+            threads=args.threads,
+        )
         t2 = time.perf_counter()
         m = summary["metrics"]
         parent_f1, child_f1 = m["parent_sync_f1"], m["sync_f1"]
         gain = (child_f1 - parent_f1) / parent_f1 if parent_f1 > 0 else None
-        rounds.append({
-            "round": r,
-            "generator": current,
-            "generator_digest": checkpoint_digest(current),
-            "takes": len(gen["takes"]),
-            "shots": len(gen["prompts"]),
-            "generate_seconds": gen["seconds"],
-            "rating": rating,
-            "dataset": {k: summary["dataset"][k] for k in ("manifest_hash", "counts", "dataset_id")},
-            "finetune": summary["metrics"]["finetune"],
-            "parent_eval": summary["parent_eval"]["generated"],
-            "child_eval": summary["child_eval"]["generated"],
-            "parent_sync_f1": parent_f1,
-            "child_sync_f1": child_f1,
-            "relative_gain": round(gain, 4) if gain is not None else None,
-            "target_met": gain is not None and gain >= TARGET_GAIN,
-            "status": summary["status"],
-            "verdict": summary["verdict"],
-            "child_model_id": summary["child"]["model_id"],
-            "retrain_seconds": round(t2 - t1, 1),
-            "round_seconds": round(t2 - t0, 1),
-        })  # fmt: skip
-        print(json.dumps({k: v for k, v in rounds[-1].items() if k not in ("finetune", "rating")}, indent=1),
-              flush=True)  # noqa: T201 - the bench reports progress
+        rounds.append(
+            {
+                "round": r,
+                "generator": current,
+                "generator_digest": checkpoint_digest(current),
+                "takes": len(gen["takes"]),
+                "shots": len(gen["prompts"]),
+                "generate_seconds": gen["seconds"],
+                "rating": rating,
+                "dataset": {k: summary["dataset"][k] for k in ("manifest_hash", "counts", "dataset_id")},
+                "finetune": summary["metrics"]["finetune"],
+                "parent_eval": summary["parent_eval"]["generated"],
+                "child_eval": summary["child_eval"]["generated"],
+                "parent_sync_f1": parent_f1,
+                "child_sync_f1": child_f1,
+                "relative_gain": round(gain, 4) if gain is not None else None,
+                "target_met": gain is not None and gain >= TARGET_GAIN,
+                "status": summary["status"],
+                "verdict": summary["verdict"],
+                "child_model_id": summary["child"]["model_id"],
+                "retrain_seconds": round(t2 - t1, 1),
+                "round_seconds": round(t2 - t0, 1),
+            }
+        )
+        brief = {k: v for k, v in rounds[-1].items() if k not in ("finetune", "rating")}
+        print(json.dumps(brief, indent=1), flush=True)  # noqa: T201 - the bench reports progress
         if summary["status"] == "promoted":
             current = str(Path(summary["out"]) / "checkpoint")
     result = {
         "benchmark": "closed loop: generate takes → judge rates via the dashboard HTTP API → dataset → "
-                     "fine-tune (rectified flow + Diffusion-DPO) → held-out evaluation",
+        "fine-tune (rectified flow + Diffusion-DPO) → held-out evaluation",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-                    "threads": args.threads, "cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 1)},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "threads": args.threads,
+            "cpus": os.cpu_count(),
+            "load_avg_1m_at_end": round(os.getloadavg()[0], 1),
+        },
         "base": {"path": base, "step": base_meta.get("step"), "digest": checkpoint_digest(base)},
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "eval": {"held_out_world_seed": 1_000_003, "n_prompts": args.eval_prompts,
-                 "note": "parent and child sample the same held-out prompts with the same seeds"},
+        "eval": {
+            "held_out_world_seed": 1_000_003,
+            "n_prompts": args.eval_prompts,
+            "note": "parent and child sample the same held-out prompts with the same seeds",
+        },
         "target": f"child sync F1 ≥ {TARGET_GAIN:.0%} relative above the parent's after one round",
         "target_met_round0": rounds[0]["target_met"] if rounds else False,
         "rounds": rounds,
         "total_seconds": round(time.perf_counter() - started, 1),
         "work_dir": str(work),
-    }  # fmt: skip
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}: round 0 parent {rounds[0]['parent_sync_f1']} → child {rounds[0]['child_sync_f1']} "
-          f"(target met: {result['target_met_round0']}) in {result['total_seconds']} s")  # noqa: T201
+    first = rounds[0]
+    line = (
+        f"wrote {args.out}: round 0 parent {first['parent_sync_f1']} → child {first['child_sync_f1']} "
+        f"(target met: {result['target_met_round0']}) in {result['total_seconds']} s"
+    )
+    print(line)  # noqa: T201
     return 0
 
 

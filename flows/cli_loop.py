@@ -34,7 +34,7 @@ def dataset_build(
         False, "--copy-media", help="copy take files into DIR/media (else reference)"
     ),
 ) -> None:
-    """Positives, negatives, preference pairs and region/time masks from the feedback DB; registers the dataset."""
+    """Positives, negatives, preference pairs and region/time masks from the feedback DB (registered)."""
     from storage.db import database_url
     from tasks.datasets.build import build_and_register
 
@@ -68,7 +68,7 @@ def retrain(
     ),
     beta: float = typer.Option(200.0, "--beta", min=0.0, help="Diffusion-DPO temperature"),
 ) -> None:
-    """Build the dataset, fine-tune, evaluate parent and child, register the child (promoted only if better)."""
+    """Build the dataset, fine-tune, evaluate parent and child, register the child (promoted if better)."""
     from storage.db import database_url
     from tasks.datasets.retrain import count_new_feedback, resolve_base
 

@@ -7,8 +7,8 @@ The flow only composes (the steps are plain functions in ``tasks.datasets`` and 
 3. build and register the dataset (same DB state → same manifest hash → the same dataset row);
 4. record a training run; fine-tune (supervised rectified flow on positives + Diffusion-DPO on pairs);
 5. evaluate parent and child on the same held-out prompts (``model_core.eval.evaluate``);
-6. register the child with its lineage, dataset and metrics; promote it only if its sync F1 beats the parent's,
-   else reject it; finish the training run (``failed`` with the error if any step raised).
+6. register the child with its lineage, dataset and metrics; promote it only if its sync F1 beats the
+   parent's, else reject it; finish the training run (``failed`` with the error if any step raised).
 
 Deployed weekly and on a feedback-count trigger by ``flows.deploy``.
 """
@@ -60,8 +60,8 @@ def retrain_from_feedback(
 ) -> dict:
     """Fine-tune the current model on producer feedback and keep the child only if it is better.
 
-    Returns a summary: ``status`` (``skipped`` / ``promoted`` / ``rejected``), the dataset, the child model and
-    both evaluations. ``threads`` is torch threads per step (one is fastest on a shared 2-core machine).
+    Returns a summary: ``status`` (``skipped`` / ``promoted`` / ``rejected``), the dataset, the child model
+    and both evaluations. ``threads`` is torch threads per step (one is fastest on a shared 2-core machine).
     """
     from prefect.runtime import flow_run
 

@@ -1,24 +1,26 @@
-"""Fine-tune a checkpoint on producer feedback: supervised rectified flow on positives + Diffusion-DPO on pairs.
+"""Fine-tune a checkpoint on producer feedback: supervised rectified flow on positives + Diffusion-DPO on
+pairs.
 
-A dataset (``tasks.datasets``) gives toy-world takes with their prompt, seed and sampled latents, and preference
-pairs (winner, loser) of takes of the same shot. Each optimizer step minimises
+A dataset (``tasks.datasets``) gives toy-world takes with their prompt, seed and sampled latents, and
+preference pairs (winner, loser) of takes of the same shot. Each optimizer step minimises
 
     sft_weight · L_RF(positives) + dpo_weight · L_DPO(pairs)
 
 * ``L_RF`` is the training objective itself (:func:`model_core.flow.rectified_flow_loss`) on the approved /
   well-rated takes: rejection-sampling fine-tuning on the model's own best outputs.
-* ``L_DPO`` is the Diffusion-DPO objective (Wallace et al. 2023) in rectified-flow form: winner and loser latents
-  are noised at the same σ with the same ε; with ``e(m, x) = ‖v_m(x_t) − (ε − x)‖²`` (mean over the latent),
+* ``L_DPO`` is the Diffusion-DPO objective (Wallace et al. 2023) in rectified-flow form: winner and loser
+  latents are noised at the same σ with the same ε; with ``e(m, x) = ‖v_m(x_t) − (ε − x)‖²`` (mean over the
+  latent),
 
       L_DPO = −log sigmoid(−β · [(e(θ, x_w) − e(ref, x_w)) − (e(θ, x_l) − e(ref, x_l))])
 
-  where ``ref`` is a frozen copy of the base. It is log 2 while the policy equals the reference and falls as the
-  policy fits the winner better *than the reference does*, relative to the loser — a preference, anchored so the
-  model cannot drift off by simply fitting everything worse.
+  where ``ref`` is a frozen copy of the base. It is log 2 while the policy equals the reference and falls as
+  the policy fits the winner better *than the reference does*, relative to the loser — a preference, anchored
+  so the model cannot drift off by simply fitting everything worse.
 
-The result is a normal checkpoint directory (``config.json`` + ``ema.safetensors`` + ``model.safetensors``) whose
-``train`` section records the base, the dataset hash and the fine-tuning settings, plus ``finetune.jsonl`` (one
-line per ``log_every`` steps).
+The result is a normal checkpoint directory (``config.json`` + ``ema.safetensors`` + ``model.safetensors``)
+whose ``train`` section records the base, the dataset hash and the fine-tuning settings, plus
+``finetune.jsonl`` (one line per ``log_every`` steps).
 
 Latents come from each take's ``.latents.npz`` sidecar; without one they are regenerated from the take's toy
 prompt and seed with :func:`sample_latents` — exact when the base checkpoint is the model that made the take
@@ -54,9 +56,9 @@ class FinetuneError(ModelError):
     """Fine-tuning cannot start: nothing usable in the dataset, bad settings."""
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Checkpoint identity and latents
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def checkpoint_digest(path: str | Path) -> str:
@@ -145,9 +147,9 @@ def load_latents(path: str | Path, loaded: LoadedModel) -> tuple[np.ndarray, np.
     return video, audio
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Examples from a manifest
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -242,9 +244,9 @@ def load_examples(manifest, loaded: LoadedModel, *, regenerate: bool = True) -> 
     )
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # The preference loss
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def velocity_errors(
@@ -290,8 +292,9 @@ def dpo_loss(
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """Diffusion-DPO loss of winner ``(video, audio)`` over loser latents (see the module docstring).
 
-    Winner and loser share σ (logit-normal unless given) and ε. Returns ``(loss, parts)``: ``accuracy`` (share of
-    pairs where the policy's advantage favours the winner), ``margin`` (mean of the bracket ×(−β)), detached.
+    Winner and loser share σ (logit-normal unless given) and ε. Returns ``(loss, parts)``: ``accuracy`` (share
+    of pairs where the policy's advantage favours the winner), ``margin`` (mean of the bracket ×(−β)),
+    detached.
     """
     import torch
     import torch.nn.functional as F
@@ -335,9 +338,9 @@ def dpo_loss(
     return loss, parts
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # The loop
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,8 +386,8 @@ def finetune(
 ) -> FinetuneResult:
     """Fine-tune checkpoint ``base`` (default: the shipped tiny model) on the dataset (directory or manifest).
 
-    Writes a checkpoint to ``out_dir``. Raises :class:`FinetuneError` when the dataset has neither a positive nor
-    a pair the model can use, or a setting is out of range; :class:`CheckpointError` for a bad ``base``.
+    Writes a checkpoint to ``out_dir``. Raises :class:`FinetuneError` when the dataset has neither a positive
+    nor a pair the model can use, or a setting is out of range; :class:`CheckpointError` for a bad ``base``.
     """
     import torch
 

@@ -1,19 +1,20 @@
 """An automatic producer for toy-world takes, built on the evaluation detectors (``model_core.eval``).
 
-It watches one decoded take (video ``(F, H, W, 3) uint8``, audio at the latent space's sample rate) against the
-prompt it was made for and says what a producer would:
+It watches one decoded take (video ``(F, H, W, 3) uint8``, audio at the latent space's sample rate) against
+the prompt it was made for and says what a producer would:
 
 * **sync** — the take's own visual impacts (:func:`visual_events`) against its own audio onsets
-  (:func:`audio_onsets`), one-to-one within ±1 frame (:func:`match_events`): the per-take sync F1. A take with no
-  impact in either stream is in sync only if the prompt asked for rolling; a bouncing prompt with no impact at
-  all scores 0.5 (nothing is out of sync, but nothing happens either).
+  (:func:`audio_onsets`), one-to-one within ±1 frame (:func:`match_events`): the per-take sync F1. A take with
+  no impact in either stream is in sync only if the prompt asked for rolling; a bouncing prompt with no impact
+  at all scores 0.5 (nothing is out of sync, but nothing happens either).
 * **colour** — the dominant ball colour (:func:`dominant_colour`) is the prompt's (1 or 0).
 * **count** — the number of balls (:func:`ball_count`) is the prompt's (1 or 0).
 
 ``score = 0.6·sync + 0.25·colour + 0.15·count`` in [0, 1] maps to a 1–5 rating (``1 + round(4·score)``). Tags:
 ``great_take`` at 5, ``lip_sync_off`` (the taxonomy's sync tag) when sync < 0.5, ``off_script`` for a wrong
-colour or count. The unmatched events become annotations: a time range from the first to the last of them and a
-region box around the ball at the first one, so the dataset builder sees masks as a producer would draw them.
+colour or count. The unmatched events become annotations: a time range from the first to the last of them and
+a region box around the ball at the first one, so the dataset builder sees masks as a producer would draw
+them.
 """
 
 from __future__ import annotations

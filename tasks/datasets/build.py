@@ -16,8 +16,8 @@ Annotations become masks: each region rectangle a PNG (255 inside) at the take's
 32×32 box for toy takes, 108×192 — a tenth of the 9:16 delivery frame — otherwise) with the frame it marks;
 time ranges a per-frame 0/1 ``frame_mask``. Region and range times are seconds into the take.
 
-The manifest (see :mod:`tasks.datasets.manifest`) depends only on the rows read, so the same DB state gives the
-same bytes and the same hash wherever it is written; the dataset is then registered with
+The manifest (see :mod:`tasks.datasets.manifest`) depends only on the rows read, so the same DB state gives
+the same bytes and the same hash wherever it is written; the dataset is then registered with
 ``register_dataset`` together with the ``db_state`` marker it was built from.
 """
 
@@ -139,9 +139,9 @@ def parse_since(text: str | None) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Reading the judgements
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _judgements(session: Session, since: datetime | None) -> tuple[dict[int, _Judgement], dict[str, int]]:
@@ -223,9 +223,9 @@ def _judgements(session: Session, since: datetime | None) -> tuple[dict[int, _Ju
     return dict(judged), counts
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Masks
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _rect_pixels(x: float, y: float, w: float, h: float, size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -256,7 +256,7 @@ def write_region_mask(path: Path, box: tuple[int, int, int, int], size: tuple[in
 
 
 def _frame_mask(ranges: list[tuple[float, float]], fps: float, frames: int) -> list[int]:
-    """1 for every frame whose time ``i / fps`` lies in one of the ranges (a zero-length range marks its frame)."""
+    """1 for each frame whose time ``i / fps`` lies in a range (a zero-length range marks its frame)."""
     out = [0] * frames
     for t0, t1 in ranges:
         first = max(0, math.floor(t0 * fps + 1e-9))
@@ -266,9 +266,9 @@ def _frame_mask(ranges: list[tuple[float, float]], fps: float, frames: int) -> l
     return out
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Building
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _toy(plan: Any, seed: int, take_id: int) -> dict[str, Any] | None:
@@ -492,7 +492,7 @@ def build_and_register(
     min_margin: float = 1.0,
     copy_media: bool = False,
 ) -> BuiltDataset:
-    """The boundary: open the database ``db`` (migrated), build into ``out_dir`` and register, in one transaction."""
+    """The boundary: open ``db`` (migrated), build into ``out_dir`` and register, in one transaction."""
     from storage.db import make_engine, migrate, session_scope
 
     migrate(db)

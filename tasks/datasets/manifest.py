@@ -6,9 +6,10 @@ Records, in this order (the order is part of the contract: the same DB state giv
   sorted by take id: its media (``uri``, ``digest``, ``duration``; ``file`` when copied), the judgement
   (``ratings``, ``score``, ``approved``, ``retake``, ``tags``, ``comments``), annotations (``time_ranges``,
   ``frame_mask`` at ``fps``, ``masks``: one PNG per region, paths relative to the dataset directory) and, for
-  toy-world takes, ``toy`` (prompt + seed, enough to regenerate the latents) and ``latents`` (the sidecar file).
-* ``{"kind": "pair", "id": "pair-<winner>-<loser>", "winner": "take-…", "loser": "take-…", "margin": …}`` — two
-  takes of the same shot with different judgements, sorted by (episode, shot, winner, loser).
+  toy-world takes, ``toy`` (prompt + seed, enough to regenerate the latents) and ``latents`` (the sidecar
+  file).
+* ``{"kind": "pair", "id": "pair-<winner>-<loser>", "winner": "take-…", "loser": "take-…", "margin": …}`` —
+  two takes of the same shot with different judgements, sorted by (episode, shot, winner, loser).
 
 Neutral takes appear only when a pair needs them. Paths inside the dataset are relative, so where a dataset is
 written does not change its hash.

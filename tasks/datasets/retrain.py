@@ -207,8 +207,9 @@ def record_child(
     child_eval: dict[str, Any],
     finetune: dict[str, Any],
 ) -> dict[str, Any]:
-    """Register the fine-tuned checkpoint (lineage, dataset, metrics); promote it only if its held-out sync F1 beats
-    its parent's, else reject it. The parent's evaluation is stored on the parent when it has none yet."""
+    """Register the fine-tuned checkpoint (lineage, dataset, metrics); promote it only if its held-out sync F1
+    beats its parent's, else reject it. The parent's evaluation is stored on the parent when it has none yet.
+    """
     from model_core.finetune import checkpoint_digest
     from storage.repositories.registry import register_model_version, set_model_status
 

@@ -41,8 +41,16 @@ def test_tiny_retrain_registers_child_with_lineage(prefect_harness, base_ckpt, t
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     seeded = seed_db(url, tmp_path / "media")
-    summary = retrain_from_feedback(db=url, base=str(base_ckpt), steps=2, out=str(tmp_path / "run"), eval_prompts=2,
-                                    eval_steps=1, batch_size=2, pair_batch=2)  # fmt: skip
+    summary = retrain_from_feedback(
+        db=url,
+        base=str(base_ckpt),
+        steps=2,
+        out=str(tmp_path / "run"),
+        eval_prompts=2,
+        eval_steps=1,
+        batch_size=2,
+        pair_batch=2,
+    )
     models, runs, datasets = _rows(url)
     parent, child = models
     (dataset,) = datasets
@@ -54,7 +62,10 @@ def test_tiny_retrain_registers_child_with_lineage(prefect_harness, base_ckpt, t
     beats = child.metrics["sync_f1"] > child.metrics["parent_sync_f1"]
     assert child.status == ("promoted" if beats else "rejected") == summary["status"]
     assert run.status == "succeeded" and run.output_model_id == child.id and run.base_model_id == parent.id
-    assert run.config["dataset_hash"] == dataset.manifest_hash and run.metrics["sync_f1"] == child.metrics["sync_f1"]
+    assert (
+        run.config["dataset_hash"] == dataset.manifest_hash
+        and run.metrics["sync_f1"] == child.metrics["sync_f1"]
+    )
     assert parent.metrics["eval"]["n_prompts"] == 2  # the parent's evaluation is kept on the parent
     # the training run consumed the feedback: nothing new until someone rates again
     assert count_new_feedback(url).count == 0
@@ -65,8 +76,15 @@ def test_tiny_retrain_registers_child_with_lineage(prefect_harness, base_ckpt, t
     engine.dispose()
     fresh = count_new_feedback(url)
     assert fresh.count == 1 and fresh.last_run_id == run.id
-    skipped = retrain_from_feedback(db=url, base=str(base_ckpt), steps=2, out=str(tmp_path / "run2"),
-                                    min_new_feedback=2, eval_prompts=2, eval_steps=1)  # fmt: skip
+    skipped = retrain_from_feedback(
+        db=url,
+        base=str(base_ckpt),
+        steps=2,
+        out=str(tmp_path / "run2"),
+        min_new_feedback=2,
+        eval_prompts=2,
+        eval_steps=1,
+    )
     assert skipped["status"] == "skipped" and "1 new feedback rows" in skipped["reason"]
     assert len(_rows(url)[1]) == 1
 
@@ -82,8 +100,9 @@ def test_cli_if_new_feedback_skips_without_training(base_ckpt, tmp_path):
     seed_db(url, tmp_path / "media")
     result = _cli(["retrain", "--db", url, "--base", str(base_ckpt), "--if-new-feedback", "6"])
     assert result.exit_code == 0, result.output
-    assert "skipped: 5 new feedback rows since the start (no training run yet), fewer than --if-new-feedback 6" in (
-        result.output
+    assert (
+        "skipped: 5 new feedback rows since the start (no training run yet), fewer than --if-new-feedback 6"
+        in (result.output)
     )
     assert _rows(url) == ([], [], [])
 

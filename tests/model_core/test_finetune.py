@@ -46,8 +46,14 @@ def _model(cfg, seed: int) -> DualStreamMMDiT:
 def _pair(cfg, q: int = 2, seed: int = 0):
     space = latent_space(cfg)
     g = torch.Generator().manual_seed(seed)
-    win = (torch.rand((q, *space.video_shape), generator=g) * 2 - 1, torch.rand((q, *space.audio_shape), generator=g) * 2 - 1)
-    lose = (torch.rand((q, *space.video_shape), generator=g) * 2 - 1, torch.rand((q, *space.audio_shape), generator=g) * 2 - 1)
+    win = (
+        torch.rand((q, *space.video_shape), generator=g) * 2 - 1,
+        torch.rand((q, *space.audio_shape), generator=g) * 2 - 1,
+    )
+    lose = (
+        torch.rand((q, *space.video_shape), generator=g) * 2 - 1,
+        torch.rand((q, *space.audio_shape), generator=g) * 2 - 1,
+    )
     return win, lose
 
 
@@ -56,7 +62,9 @@ def test_dpo_bracket_is_zero_when_policy_is_the_reference(cfg):
     reference = _model(cfg, 0)
     win, lose = _pair(cfg)
     tokens, _ = policy.text_encoder.tokenize(["one red ball", "two blue balls"])
-    loss, parts = dpo_loss(policy, reference, win, lose, tokens, beta=500.0, generator=torch.Generator().manual_seed(1))
+    loss, parts = dpo_loss(
+        policy, reference, win, lose, tokens, beta=500.0, generator=torch.Generator().manual_seed(1)
+    )
     assert parts["margin"].item() == 0.0  # no advantage either way
     assert loss.item() == pytest.approx(math.log(2.0), abs=1e-6)  # −log σ(0)
     with pytest.raises(FinetuneError, match="beta"):
@@ -76,7 +84,7 @@ def test_dpo_gradient_step_favours_the_winner(cfg):
     eps_a = torch.randn(win[1].shape, generator=g)
 
     def advantage() -> float:
-        """(e_θ(w) − e_ref(w)) − (e_θ(l) − e_ref(l)) at fixed σ, ε: negative = the policy prefers the winner."""
+        """(e_θ(w) − e_ref(w)) − (e_θ(l) − e_ref(l)) at fixed σ, ε: negative = policy prefers the winner."""
         with torch.no_grad():
             out = []
             for m in (policy, reference):
@@ -96,8 +104,16 @@ def test_dpo_gradient_step_favours_the_winner(cfg):
         loss.backward()
         opt.step()
     assert advantage() < 0.0
-    loss_after, parts = dpo_loss(policy, reference, win, lose, tokens, beta=50.0,
-                                 generator=torch.Generator().manual_seed(3), sigma=sigma)  # fmt: skip
+    loss_after, parts = dpo_loss(
+        policy,
+        reference,
+        win,
+        lose,
+        tokens,
+        beta=50.0,
+        generator=torch.Generator().manual_seed(3),
+        sigma=sigma,
+    )
     assert loss_after.item() < math.log(2.0) and parts["accuracy"].item() == 1.0
 
 
@@ -121,8 +137,16 @@ def test_finetune_writes_a_checkpoint_with_lineage(base_ckpt, tmp_path):
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     seed_db(url, tmp_path / "media")
     built = build_and_register(url, tmp_path / "ds")
-    result = finetune(base_ckpt, built.out_dir, tmp_path / "child", steps=3, batch_size=2, pair_batch=2, log_every=1,
-                      threads=1)  # fmt: skip
+    result = finetune(
+        base_ckpt,
+        built.out_dir,
+        tmp_path / "child",
+        steps=3,
+        batch_size=2,
+        pair_batch=2,
+        log_every=1,
+        threads=1,
+    )
     assert result.positives == 2 and result.pairs == 6 and result.stats["from_sidecar"] == 6
     _, data = read_config(tmp_path / "child")
     info = data["train"]["finetune"]
@@ -133,7 +157,9 @@ def test_finetune_writes_a_checkpoint_with_lineage(base_ckpt, tmp_path):
     assert checkpoint_digest(tmp_path / "child") != checkpoint_digest(base_ckpt)
     child = load_checkpoint(tmp_path / "child")
     base = load_checkpoint(base_ckpt)
-    assert any(not torch.equal(a, b) for a, b in zip(child.model.parameters(), base.model.parameters(), strict=True))
+    assert any(
+        not torch.equal(a, b) for a, b in zip(child.model.parameters(), base.model.parameters(), strict=True)
+    )
 
 
 def test_finetune_bad_inputs(base_ckpt, tmp_path):
@@ -146,7 +172,10 @@ def test_finetune_bad_inputs(base_ckpt, tmp_path):
         finetune(base_ckpt, built.out_dir, tmp_path / "child", steps=0)
     # a dataset with no toy-world takes gives the model nothing to train on
     manifest = built.manifest.read_text().splitlines()
-    plain = [json.dumps({**json.loads(x), "toy": None, "latents": None}) if '"kind":"take"' in x else x for x in manifest]
+    plain = [
+        json.dumps({**json.loads(x), "toy": None, "latents": None}) if '"kind":"take"' in x else x
+        for x in manifest
+    ]
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "manifest.jsonl").write_text("\n".join(plain) + "\n")
     with pytest.raises(FinetuneError, match="no usable positives or pairs"):
@@ -156,7 +185,9 @@ def test_finetune_bad_inputs(base_ckpt, tmp_path):
 def test_judge_rates_ground_truth_above_silent_or_off_prompt_takes(cfg):
     space = latent_space(cfg)
     world = ToyWorld(4242, space.world)
-    clips = [c for c in (world.clip(i) for i in range(16)) if c.scene.motion == "bouncing" and len(c.events) >= 2]
+    clips = [
+        c for c in (world.clip(i) for i in range(16)) if c.scene.motion == "bouncing" and len(c.events) >= 2
+    ]
     assert len(clips) >= 4
     goods = [judge_take(c.video, c.audio, c.caption, space) for c in clips]
     # the detectors see the world's own impacts in sound and picture alike (eval's ground-truth F1 is ≈ 1)

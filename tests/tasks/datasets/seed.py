@@ -1,7 +1,7 @@
 """A small, fully known feedback database for the dataset and retraining tests.
 
-One render of one episode with two toy-world shots, three takes each (seeds 10, 11, 12), every take with a media
-file and a latents sidecar of the tiny preset's shapes. What producers said:
+One render of one episode with two toy-world shots, three takes each (seeds 10, 11, 12), every take with a
+media file and a latents sidecar of the tiny preset's shapes. What producers said:
 
 ============  ====  ============================================  ========  =====
 shot          take  feedback                                      label     score
@@ -50,8 +50,11 @@ def write_take(media_dir: Path, shot_id: str, take: int, seed: int) -> Path:
     media.write_bytes(f"fake media {shot_id} {take}".encode())
     rng = np.random.default_rng(seed)
     with open(latents_sidecar(media), "wb") as fh:
-        np.savez(fh, video=rng.uniform(-1, 1, VIDEO_SHAPE).astype(np.float32),
-                 audio=rng.uniform(-1, 0.5, AUDIO_SHAPE).astype(np.float32))  # fmt: skip
+        np.savez(
+            fh,
+            video=rng.uniform(-1, 1, VIDEO_SHAPE).astype(np.float32),
+            audio=rng.uniform(-1, 0.5, AUDIO_SHAPE).astype(np.float32),
+        )
     return media
 
 
@@ -62,17 +65,33 @@ def seed_db(url: str, media_dir: Path, *, feedback: bool = True) -> Seeded:
     try:
         with session_scope(engine, write=True) as s:
             out.render_id = render_id = start_render(
-                s, series_title="Loop test", episode_number=1, episode_title="Balls", script_text="toy",
-                script_path="toy.txt", script_format="toy", backend="mmdit", out_dir=str(media_dir),
-            )  # fmt: skip
+                s,
+                series_title="Loop test",
+                episode_number=1,
+                episode_title="Balls",
+                script_text="toy",
+                script_path="toy.txt",
+                script_format="toy",
+                backend="mmdit",
+                out_dir=str(media_dir),
+            )
             for scene, (shot_id, prompt) in enumerate(PROMPTS.items()):
                 for take, seed in enumerate(SEEDS):
                     media = write_take(media_dir, shot_id, take, seed)
                     out.takes[(shot_id, take)] = record_take(
-                        s, render_id, shot_id=shot_id, scene_index=scene, plan_json={"toy": {"prompt": prompt}},
-                        take=take, seed=seed, key=f"{shot_id}-{take}".ljust(64, "0"), uri=str(media),
-                        digest=f"{shot_id}{take}".ljust(64, "a"), duration=1.0, cached=False,
-                    )  # fmt: skip
+                        s,
+                        render_id,
+                        shot_id=shot_id,
+                        scene_index=scene,
+                        plan_json={"toy": {"prompt": prompt}},
+                        take=take,
+                        seed=seed,
+                        key=f"{shot_id}-{take}".ljust(64, "0"),
+                        uri=str(media),
+                        digest=f"{shot_id}{take}".ljust(64, "a"),
+                        duration=1.0,
+                        cached=False,
+                    )
             finish_render(s, render_id, status="succeeded")
             user, _ = create_user(s, "ana", "producer")
             out.user_id = user.id
@@ -86,17 +105,30 @@ def seed_db(url: str, media_dir: Path, *, feedback: bool = True) -> Seeded:
 def add_notes(engine, seeded: Seeded, media_dir: Path) -> None:  # noqa: ANN001
     t = seeded.takes
     with session_scope(engine, write=True) as s:
+
         def note(key: tuple[str, int], **kw) -> None:  # noqa: ANN003
             add_feedback(s, user_id=seeded.user_id, target=resolve_target(s, take_id=t[key]), **kw)
 
         note(("toy-00", 0), rating=5, tags=["great_take"])
-        note(("toy-00", 1), rating=2, tags=["lip_sync_off"], t_start=0.25, t_end=0.5,
-             regions=[Region(t=0.25, x=0.25, y=0.5, w=0.25, h=0.25, label="no sound")])  # fmt: skip
+        note(
+            ("toy-00", 1),
+            rating=2,
+            tags=["lip_sync_off"],
+            t_start=0.25,
+            t_end=0.5,
+            regions=[Region(t=0.25, x=0.25, y=0.5, w=0.25, h=0.25, label="no sound")],
+        )
         note(("toy-00", 2), rating=3)
         approve_take(s, user_id=seeded.user_id, take_id=t[("toy-01", 0)])
         note(("toy-01", 1), rating=1, comment="wrong colour")
-        request_retake(s, user_id=seeded.user_id, render_id=seeded.render_id, shot_id="toy-01",
-                       renders_root=media_dir / "renders", backend="mmdit")  # fmt: skip
+        request_retake(
+            s,
+            user_id=seeded.user_id,
+            render_id=seeded.render_id,
+            shot_id="toy-01",
+            renders_root=media_dir / "renders",
+            backend="mmdit",
+        )
         episode = resolve_target(s, render_id=seeded.render_id)
         seeded.episode_id = episode.episode_id
         add_feedback(s, user_id=seeded.user_id, target=episode, comment="nice episode overall")

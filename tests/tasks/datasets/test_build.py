@@ -29,11 +29,17 @@ def test_contents_positives_negatives_pairs_masks(db_url, tmp_path):
     takes = _by_key(m, seeded)
     labels = {k: r["label"] for k, r in takes.items()}
     assert labels == {
-        ("toy-00", 0): "positive", ("toy-00", 1): "negative", ("toy-00", 2): "neutral",
-        ("toy-01", 0): "positive", ("toy-01", 1): "negative", ("toy-01", 2): "negative",
-    }  # fmt: skip
+        ("toy-00", 0): "positive",
+        ("toy-00", 1): "negative",
+        ("toy-00", 2): "neutral",
+        ("toy-01", 0): "positive",
+        ("toy-01", 1): "negative",
+        ("toy-01", 2): "negative",
+    }
     assert takes[("toy-01", 0)]["approved"] and takes[("toy-01", 2)]["retake"]
-    assert takes[("toy-00", 0)]["tags"] == ["great_take"] and takes[("toy-01", 1)]["comments"] == ["wrong colour"]
+    assert takes[("toy-00", 0)]["tags"] == ["great_take"] and takes[("toy-01", 1)]["comments"] == [
+        "wrong colour"
+    ]
     assert [r["score"] for k, r in sorted(takes.items())] == [5.0, 2.0, 3.0, 4.0, 1.0, 2.0]
     # pairs: every two judged takes of a shot whose scores differ by ≥ 1, winner first
     t = seeded.takes
@@ -45,11 +51,13 @@ def test_contents_positives_negatives_pairs_masks(db_url, tmp_path):
                 want[(f"take-{t[(shot, a)]}", f"take-{t[(shot, b)]}")] = None
     assert set(got) == set(want)
     assert got[(f"take-{t[('toy-00', 0)]}", f"take-{t[('toy-00', 1)]}")] == 3.0
-    # toy prompt + seed travel with the take so fine-tuning can regenerate it; the latents sidecar is referenced
+    # toy prompt + seed travel with the take so fine-tuning can regenerate it; the latents sidecar is
+    # referenced
     rec = takes[("toy-01", 2)]
     assert rec["toy"] == {"prompt": PROMPTS["toy-01"], "seed": 12}
     assert rec["latents"]["uri"].endswith("toy-01-t2.latents.npz") and len(rec["latents"]["digest"]) == 64
-    # the time range becomes a frame mask (30 fps: the plan names no fps) and the region a 32x32 PNG (toy frame)
+    # the time range becomes a frame mask (30 fps: the plan names no fps) and the region a 32x32 PNG (toy
+    # frame)
     bad = takes[("toy-00", 1)]
     assert bad["time_ranges"] == [[0.25, 0.5]]
     fm = bad["frame_mask"]
@@ -75,7 +83,9 @@ def test_same_db_state_same_hash(db_url, tmp_path):
     first = build_and_register(db_url, tmp_path / "a")
     second = build_and_register(db_url, tmp_path / "elsewhere" / "b")
     assert first.manifest_hash == second.manifest_hash
-    assert (tmp_path / "a" / MANIFEST_NAME).read_bytes() == (tmp_path / "elsewhere" / "b" / MANIFEST_NAME).read_bytes()
+    assert (tmp_path / "a" / MANIFEST_NAME).read_bytes() == (
+        tmp_path / "elsewhere" / "b" / MANIFEST_NAME
+    ).read_bytes()
     assert first.created and not second.created and first.dataset_id == second.dataset_id
     engine = make_engine(db_url)
     with session_scope(engine, write=True) as s:
