@@ -301,9 +301,14 @@ def main() -> int:
     results["targets"] = targets(results)
     out = ROOT / "bench" / "results" / "cleanup.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(json.dumps(results["targets"], indent=2))  # noqa: T201
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=_plain) + "\n", encoding="utf-8")
+    print(json.dumps(results["targets"], indent=2, default=_plain))  # noqa: T201
     return 0
+
+
+def _plain(o: object) -> object:
+    """numpy scalars → Python numbers for JSON."""
+    return o.item() if hasattr(o, "item") else str(o)
 
 
 def targets(r: dict) -> dict:

@@ -213,65 +213,131 @@ def detect_static_marks(
     return mask
 
 
+def _poisson_from_gradients(gx: np.ndarray, gy: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Least-squares ``a`` on ``region`` whose forward differences match (gx, gy) on pairs inside the region.
+
+    Pairs that cross the region's border are left out (there the median gradient is biased by the background),
+    so ``a`` is defined up to one constant per connected piece; a tiny pull towards 0 fixes that gauge.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import lsqr
+
+    idx = -np.ones(region.shape, np.int64)
+    n = int(region.sum())
+    idx[region] = np.arange(n)
+    rows, cols, vals, rhs = [], [], [], []
+    r = 0
+    for dy, dx, g in ((0, 1, gx), (1, 0, gy)):
+        a = idx[: region.shape[0] - dy, : region.shape[1] - dx]
+        b = idx[dy:, dx:]
+        ok = (a >= 0) & (b >= 0)
+        ia, ib = a[ok], b[ok]
+        m = len(ia)
+        rows += [np.arange(r, r + m), np.arange(r, r + m)]
+        cols += [ib, ia]
+        vals += [np.ones(m), -np.ones(m)]
+        rhs.append(g[: region.shape[0] - dy, : region.shape[1] - dx][ok])
+        r += m
+    rows.append(np.arange(r, r + n))
+    cols.append(np.arange(n))
+    vals.append(np.full(n, 1e-3))
+    rhs.append(np.zeros(n))
+    A = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r + n, n)).tocsr()
+    sol = lsqr(A, np.concatenate(rhs), atol=1e-7, btol=1e-7, iter_lim=4000)[0]
+    out = np.zeros(region.shape, np.float64)
+    out[region] = sol
+    return out
+
+
 def estimate_blend(
     path: str | Path, mask: np.ndarray, *, src: SourceVideo | None = None, max_samples: int = 120,
     max_alpha: float = 0.72, confidence: float = 1.0,
 ) -> MarkEstimate:  # fmt: skip
-    """Estimate ``α`` and ``α·W`` inside ``mask`` by regression over frames (see the module docstring)."""
+    """Estimate ``α·W`` and ``1−α`` inside ``mask`` from many frames.
+
+    1. ``∇(α·W)`` is the temporal median of the image gradient (background gradients vary and cancel) and is
+       integrated by least squares inside the mask, up to one constant per channel and piece.
+    2. Next to the mark's border the background under it equals the background just outside, so pairs
+       (a pixel two inside, its nearest pixel two outside) give ``1−α`` as a ratio of temporal standard
+       deviations (pooled over the border: robust to the two pixels' backgrounds differing) and the constant.
+    3. Pixels within two pixels of the border (anti-aliased edges, partial alpha) get their own ratio against
+       their nearest outside pixel.
+    """
     src = src or open_source(path)
     h, w = mask.shape
     if not mask.any():
         z = np.zeros((h, w, 3), np.float32)
         return MarkEstimate(mask, z + 1, z, mask.copy(), 0.0, ())
     x, y, bw, bh = _box(mask)
-    pad = max(8, int(0.02 * max(h, w)))
+    pad = 6
     x0, y0, x1, y1 = max(0, x - pad), max(0, y - pad), min(w, x + bw + pad), min(h, y + bh + pad)
-    m = mask[y0:y1, x0:x1]
-    hole = cv2.dilate(m.astype(np.uint8), np.ones((3, 3), np.uint8))
-    ring = cv2.dilate(hole, np.ones((7, 7), np.uint8)).astype(bool) & ~hole.astype(bool)
-    shape = (y1 - y0, x1 - x0, 3)
-    sw = np.zeros(shape[:2] + (1,), np.float64)
-    si, sb, sib, sbb, sii = (np.zeros(shape, np.float64) for _ in range(5))
+    m = cv2.dilate(mask[y0:y1, x0:x1].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    ch, cw = m.shape
     step = max(1, src.frames // max_samples)
-    for _, frame in iter_frames(src.path, step=step):
-        crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
-        bg = cv2.inpaint(crop, hole, 5, cv2.INPAINT_TELEA).astype(np.float64)
-        g = _gray(crop)
-        texture = float(np.mean(np.abs(cv2.Laplacian(g, cv2.CV_32F))[ring])) if ring.any() else 0.0
-        wt = 1.0 / (1.0 + (texture / 4.0) ** 2)
-        im = crop.astype(np.float64)
-        sw += wt
-        si += wt * im
-        sb += wt * bg
-        sib += wt * im * bg
-        sbb += wt * bg * bg
-        sii += wt * im * im
-    mi, mb = si / sw, sb / sw
-    var_b = sbb / sw - mb * mb
-    cov = sib / sw - mi * mb
-    var_i = sii / sw - mi * mi
-    ok = var_b > 30.0  # the background varied enough here to identify the blend
-    slope = np.where(ok, cov / np.maximum(var_b, 1e-6), np.nan)
-    # Pool where the background did not vary: the median slope of the well-determined pixels of the mark.
-    inside = m[..., None].repeat(3, axis=2)
-    good = ok & inside & np.isfinite(slope)
-    pooled = float(np.median(slope[good])) if good.sum() > 12 else float(np.sqrt(np.median(var_i[inside]) / max(np.median(var_b[inside]), 1e-6)))
-    slope = np.where(np.isfinite(slope), slope, pooled)
-    slope = np.clip(slope, 0.0, 1.0)
-    offset = np.clip(mi - slope * mb, 0.0, 255.0)
-    resid = var_i - slope * cov  # variance the affine model leaves unexplained
-    fit = resid <= np.maximum(60.0, 0.35 * var_i)
-    opaque_c = (slope < 1.0 - max_alpha) | ~fit
-    opaque = opaque_c.any(axis=2) & m
+    crops = [np.ascontiguousarray(f[y0:y1, x0:x1]).astype(np.float32) for _, f in iter_frames(src.path, step=step)]
+    stack = np.stack(crops)  # (T, h, w, 3) — only the mark's neighbourhood is held
+    gx = np.median(np.diff(stack, axis=2), axis=0)  # (h, w-1, 3)
+    gy = np.median(np.diff(stack, axis=1), axis=0)  # (h-1, w, 3)
+    gx = np.pad(gx, ((0, 0), (0, 1), (0, 0)))
+    gy = np.pad(gy, ((0, 1), (0, 0), (0, 0)))
+    # inside / border geometry: distance to the outside and the nearest outside pixel of every inside pixel
+    dist, labels = cv2.distanceTransformWithLabels(m.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    outside = np.argwhere(~m)
+    lab_of = np.zeros(labels.max() + 1, np.int64)
+    zero_labels = labels[~m]
+    lab_of[zero_labels] = np.arange(len(zero_labels))
+    near = outside[lab_of[labels]]  # (h, w, 2) nearest outside pixel (row, col)
+    # the pixel a further ~2 px outside along the same direction: its background matches the inner pixel's
+    ys, xs = np.mgrid[0:ch, 0:cw]
+    vy, vx = near[..., 0] - ys, near[..., 1] - xs
+    norm = np.maximum(np.hypot(vy, vx), 1e-6)
+    qy = np.clip(np.round(near[..., 0] + 1.5 * vy / norm), 0, ch - 1).astype(int)
+    qx = np.clip(np.round(near[..., 1] + 1.5 * vx / norm), 0, cw - 1).astype(int)
+    q_ok = ~m[qy, qx]
+    edge = m & (dist <= 2.5)
+    core_band = m & (dist > 2.5) & (dist <= 4.5) & q_ok
+    slope = np.ones((ch, cw, 3), np.float64)
+    offset = np.zeros((ch, cw, 3), np.float64)
+    n_pieces, pieces = cv2.connectedComponents(m.astype(np.uint8))
+    mean_t = stack.mean(axis=0)
+    std_t = stack.std(axis=0) + 1e-3
+    q_std = std_t[qy, qx]
+    q_mean = mean_t[qy, qx]
+    for c in range(3):
+        a_rel = _poisson_from_gradients(gx[..., c], gy[..., c], m)
+        for piece in range(1, n_pieces):
+            pm = pieces == piece
+            band = core_band & pm
+            if band.sum() < 8:
+                band = m & pm & q_ok & (dist > 1.5)
+            if band.sum() < 4:
+                continue
+            d_std = (stack[:, band, c] - a_rel[band]).std(axis=0)
+            s0 = float(np.clip(np.median(d_std) / max(np.median(q_std[band, c]), 1e-3), 0.0, 1.0))
+            const = float(np.median(mean_t[band, c] - a_rel[band] - s0 * q_mean[band, c]))
+            inner = pm & ~edge
+            slope[inner, c] = s0
+            offset[pm, c] = a_rel[pm] + const
+            e = pm & edge & q_ok
+            # anti-aliased edge pixels: their own ratio (their partial alpha) and offset
+            s_e = np.clip(std_t[e, c] / np.maximum(q_std[e, c], 1e-3), s0, 1.0)
+            slope[e, c] = s_e
+            offset[e, c] = mean_t[e, c] - s_e * q_mean[e, c]
+            e2 = pm & edge & ~q_ok
+            slope[e2, c] = s0
+    offset = np.clip(offset, 0.0, 255.0)
+    opaque = (slope < 1.0 - max_alpha).any(axis=2) & m
     full_slope = np.ones((h, w, 3), np.float32)
     full_offset = np.zeros((h, w, 3), np.float32)
     full_slope[y0:y1, x0:x1] = np.where(m[..., None], slope, 1.0)
     full_offset[y0:y1, x0:x1] = np.where(m[..., None], offset, 0.0)
     full_opaque = np.zeros((h, w), bool)
     full_opaque[y0:y1, x0:x1] = opaque
-    n, labels, cc, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    full_mask = np.zeros((h, w), bool)
+    full_mask[y0:y1, x0:x1] = m
+    n, _, cc, _ = cv2.connectedComponentsWithStats(full_mask.astype(np.uint8))
     boxes = tuple(tuple(int(v) for v in cc[i][:4]) for i in range(1, n))
-    return MarkEstimate(mask, full_slope, full_offset, full_opaque, confidence, boxes)  # type: ignore[arg-type]
+    return MarkEstimate(full_mask, full_slope, full_offset, full_opaque, confidence, boxes)  # type: ignore[arg-type]
 
 
 def detect_moving_marks(
