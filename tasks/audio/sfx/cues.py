@@ -48,12 +48,15 @@ ENGLISH: tuple[tuple[str, str], ...] = (
     ("siren", "siren"), ("wail", "siren"), ("bird", "birds"), ("chirp", "birds"), ("tweet", "birds"), ("birdsong", "birds"),
     ("tick", "clock_tick"), ("tock", "clock_tick"), ("clock", "clock_tick"),
     ("gunshot", "gunshot"), ("shot", "gunshot"), ("gun", "gunshot"), ("fire gun", "gunshot"), ("bang gun", "gunshot"),
+    ("clank", "metal_clank"), ("clang", "metal_clank"), ("lock shut", "metal_clank"), ("latch", "metal_clank"),
+    ("bolt slide", "metal_clank"), ("hum", "electric_hum"), ("buzz bulb", "electric_hum"), ("flicker hum", "electric_hum"),
     ("explosion", "explosion"), ("explod", "explosion"), ("shot ring", "gunshot"), ("blast", "explosion"), ("kaboom", "explosion"),
 )  # fmt: skip
 
 # (substring, effect): tried longest first, then in this order.
 CHINESE: tuple[tuple[str, str], ...] = (
-    ("敲门", "door_knock"), ("叩门", "door_knock"), ("咚咚", "door_knock"), ("砸门", "door_bang"), ("踹门", "door_bang"),
+    ("电流声", "electric_hum"), ("嗡嗡", "electric_hum"), ("哐当", "metal_clank"), ("锁门", "metal_clank"),
+    ("金属撞击", "metal_clank"), ("敲门", "door_knock"), ("叩门", "door_knock"), ("咚咚", "door_knock"), ("砸门", "door_bang"), ("踹门", "door_bang"),
     ("摔门", "door_bang"), ("撞门", "door_bang"), ("关门", "door_bang"), ("砰", "door_bang"), ("开门", "door_creak"),
     ("吱呀", "door_creak"), ("嘎吱", "door_creak"), ("门轴", "door_creak"),
     ("高跟鞋", "footsteps_heels"), ("踩水", "footsteps_puddle"), ("水坑", "footsteps_puddle"),

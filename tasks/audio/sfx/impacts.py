@@ -356,3 +356,20 @@ def applause(rng: np.random.Generator, length: float) -> np.ndarray:
         out += pan(mono, where)
     ramp = np.clip(np.arange(n) / (0.3 * RATE), 0, 1) * np.clip((n - np.arange(n)) / (0.6 * RATE), 0, 1)
     return out * ramp[:, None]
+
+
+def metal_clank(rng: np.random.Generator, length: float) -> np.ndarray:
+    """A heavy metal latch or lock shutting: a hard click, then inharmonic steel modes ringing briefly."""
+    f0 = _j(rng, 520, 0.15)
+    ratios = np.array([1.0, 1.47, 2.09, 2.76, 3.91, 5.4])  # a thick steel plate/bar: inharmonic partials
+    ring = modal(
+        f0 * ratios * rng.uniform(0.98, 1.02, len(ratios)),
+        np.array([0.35, 0.28, 0.2, 0.15, 0.1, 0.07]) * rng.uniform(0.8, 1.2),
+        [1.0, 0.7, 0.55, 0.4, 0.3, 0.2],
+        0.7,
+    )
+    out = np.zeros(count(0.9))
+    place(out, _click(rng, 1500, 9000, 0.004, 1.0) * 0.8, 0.005)  # the bolt hitting its stop
+    place(out, ring, 0.006, gain=0.9)
+    place(out, _click(rng, 800, 5000, 0.006, 0.8) * 0.35, _j(rng, 0.09, 0.3))  # the latch settling
+    return out

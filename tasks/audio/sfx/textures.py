@@ -257,3 +257,18 @@ def explosion(rng: np.random.Generator, length: float) -> np.ndarray:
     )
     mono = layer(0.7 * lowpass(bang, 5000) + 0.8 * rumble + debris, boom)
     return np.stack([mono, np.roll(mono, 180)], axis=1)
+
+
+def electric_hum(rng: np.random.Generator, length: float) -> np.ndarray:
+    """Mains hum of a failing bulb or transformer (loopable): 50/60 Hz and its harmonics, a buzzy edge, flicker."""
+    n = _texture_length(max(length, 1.0))
+    t = np.arange(n) / RATE
+    mains = float(rng.choice([50.0, 60.0]))
+    harmonics = (1, 2, 3, 4, 6, 8)
+    tone = sum(
+        (0.9 / k) * np.sin(2 * np.pi * mains * k * t + rng.uniform(0, 2 * np.pi)) for k in harmonics
+    )
+    buzz = bandpass(rng.standard_normal(n), 1800, 5000) * 0.05 * (1 + np.sin(2 * np.pi * 2 * mains * t))
+    flicker = 1 + 0.25 * smooth_random(n, rng, 6.0, -1, 1)
+    mono = (tone / len(harmonics) + buzz) * flicker
+    return loop_seamless(np.stack([mono, mono], axis=1), LOOP_OVERLAP)
