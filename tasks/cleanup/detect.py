@@ -147,7 +147,7 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
 
 
 def _persistent_regions(
-    stats: _Persistence, min_area: int, max_area: float = 0.05, strength: float = 14.0, coherence: float = 0.85
+    stats: _Persistence, min_area: int, max_area: float = 0.2, strength: float = 14.0, coherence: float = 0.85
 ) -> tuple[np.ndarray, float, list]:
     """Mask of marks from persistence statistics; components must sit in a changing picture."""
     coherent, mag, std = stats.maps()
@@ -160,31 +160,41 @@ def _persistent_regions(
     keep = np.zeros_like(region)
     confs: list[float] = []
     boxes: list[tuple[int, int, int, int]] = []
-    found: list[tuple[float, int, tuple[int, int, int, int]]] = []
+    found: list[tuple[float, np.ndarray, tuple[int, int, int, int]]] = []
     ring_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
     for i in range(1, n):
         x, y, bw, bh, area = cc[i]
         if area < min_area or bw * bh > 0.25 * h * w:
             continue
         comp = labels[y : y + bh, x : x + bw] == i
+        # A badge whose outline is broken in places: its convex hull is the mark (interior included).
+        pts = cv2.findNonZero(comp.astype(np.uint8))
+        hull_pts = cv2.convexHull(pts)
+        hull = np.zeros(comp.shape, np.uint8)
+        cv2.fillConvexPoly(hull, hull_pts, 1)
+        outline = np.zeros(comp.shape, np.uint8)
+        cv2.polylines(outline, [hull_pts], True, 1, thickness=3)
+        near = cv2.dilate(comp.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        if comp.sum() >= 0.35 * hull.sum() or (near & outline.astype(bool)).sum() >= 0.7 * outline.sum():
+            comp = comp | hull.astype(bool)
         y0, y1, x0, x1 = max(0, y - 2 * k), min(h, y + bh + 2 * k), max(0, x - 2 * k), min(w, x + bw + 2 * k)
-        local = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
+        local = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        local[y - y0 : y - y0 + bh, x - x0 : x - x0 + bw] = comp
         ring = cv2.dilate(local, ring_k).astype(bool) & ~local.astype(bool)
         ring_vals = std[y0:y1, x0:x1][ring]
         ring_std = float(np.median(ring_vals)) if ring.any() else 0.0
         ring_low = float(np.percentile(ring_vals, 20)) if ring.any() else 0.0
         edge_frac = float(edges[y : y + bh, x : x + bw][comp].mean())
-        strength = float(np.median(coherent[y : y + bh, x : x + bw][comp & edges[y : y + bh, x : x + bw]]))
+        edge_strength = float(np.median(coherent[y : y + bh, x : x + bw][comp & edges[y : y + bh, x : x + bw]]))
         # A mark over a static background cannot be told from the background: require the picture to change.
         if ring_std < 12.0 or ring_low < 9.0 or edge_frac < 0.04:
             continue
-        confs.append(min(1.0, ring_low / 15.0) * min(1.0, strength / 25.0))
+        confs.append(min(1.0, ring_low / 15.0) * min(1.0, edge_strength / 25.0))
         boxes.append((int(x), int(y), int(bw), int(bh)))
-        found.append((confs[-1], i, (x, y, bw, bh)))
+        found.append((confs[-1], comp, (x, y, bw, bh)))
     # Marks are small: keep the most confident blobs up to ``max_area`` of the frame (a static scene is not a mark).
     budget = max_area * h * w
-    for conf, i, (x, y, bw, bh) in sorted(found, reverse=True):
-        comp = labels[y : y + bh, x : x + bw] == i
+    for conf, comp, (x, y, bw, bh) in sorted(found, key=lambda f: -f[0]):
         if conf < 0.35 or comp.sum() > budget:
             continue
         budget -= comp.sum()

@@ -135,9 +135,14 @@ class PreservingEncoding(VideoEncoding):
             "-c:v", self.codec, "-preset", self.preset, "-crf", str(self.crf), "-profile:v", self.profile,
             "-pix_fmt", self.pix_fmt, "-g", str(gop), "-bf", "2", "-color_range", self.color_range,
         ]  # fmt: skip
-        for flag, value in (("-color_primaries", self.primaries), ("-color_trc", self.trc), ("-colorspace", self.space)):
+        x264: list[str] = []
+        for flag, key, value in (("-color_primaries", "colorprim", self.primaries), ("-color_trc", "transfer", self.trc),
+                                 ("-colorspace", "colormatrix", self.space)):  # fmt: skip
             if value:
                 out += [flag, value]
+                x264.append(f"{key}={value.replace('bt2020nc', 'bt2020nc')}")
+        if x264 and self.codec == "libx264":
+            out += ["-x264-params", ":".join(x264)]  # libx264 writes the VUI from its own params
         return out
 
 
