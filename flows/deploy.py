@@ -70,8 +70,15 @@ def trigger(name: str, parameters: dict, *, wait: bool = False, timeout: float |
     if not server_configured():
         raise ConfigError("no Prefect server is configured", hint="set PREFECT_API_URL or run in-process")
     from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
 
-    run = run_deployment(name, parameters=parameters, timeout=timeout if wait else 0, as_subflow=False)
+    try:
+        run = run_deployment(name, parameters=parameters, timeout=timeout if wait else 0, as_subflow=False)
+    except ObjectNotFound:
+        raise ConfigError(
+            f"deployment {name!r} was not found on the Prefect server at {os.environ.get('PREFECT_API_URL')}",
+            hint="serve the deployments with `reelwright deploy` (same PREFECT_API_URL) and try again",
+        ) from None
     return {"id": str(run.id), "state": run.state.name if run.state else None}
 
 
