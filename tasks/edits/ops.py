@@ -58,7 +58,9 @@ def apply_remove(op: Remove, clip: Clip) -> Clip:
     from tasks.cleanup.remove import remove_overlays
 
     mask, box = _region_mask(op, clip)
-    grown = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    # tracking is good to a few pixels: grow the region by 10 % of its size (≥ 2 px) so no edge of it survives
+    r = max(2, int(round(0.1 * max(box[2], box[3]))))
+    grown = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))).astype(bool)
 
     def frames() -> Iterator[np.ndarray]:
         masks: dict[int, np.ndarray] = {}
