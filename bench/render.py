@@ -82,7 +82,12 @@ def moviepy_peer(out: Path, work: Path) -> float:
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="reelwright-bench-"))
     cache, out = work / "cache", work / "out"
-    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}}
+    results: dict = {
+        "machine": {
+            "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        }
+    }  # fmt: skip
     try:
         full, line = cli("render", str(EXAMPLE), "--out", str(out), "--cache", str(cache))
         summary = json.loads((out / ".reelwright-render.json").read_text())["summary"]
@@ -115,6 +120,7 @@ def main() -> None:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(results, indent=2, ensure_ascii=False))  # noqa: T201 - a benchmark's report
