@@ -336,7 +336,11 @@ def estimate_blend(
             e2 = pm & edge & ~q_ok
             slope[e2, c] = s0
     offset = np.clip(offset, 0.0, 255.0)
-    opaque = (slope < 1.0 - max_alpha).any(axis=2) & m
+    # Pixels that hardly change while the picture around the mark does are opaque whatever the pooled ratio says
+    # (a loose user box around an opaque logo has a border band that is mostly background).
+    ring_std = float(np.median(std_t[~m])) if (~m).any() else 0.0
+    frozen = std_t.max(axis=2) < 0.12 * ring_std
+    opaque = ((slope < 1.0 - max_alpha).any(axis=2) | frozen) & m
     full_slope = np.ones((h, w, 3), np.float32)
     full_offset = np.zeros((h, w, 3), np.float32)
     full_slope[y0:y1, x0:x1] = np.where(m[..., None], slope, 1.0)
@@ -457,22 +461,26 @@ def detect_subtitles(
     def unpack(i: int) -> np.ndarray:
         return np.unpackbits(raw[i], count=hs * ws).reshape(hs, ws).astype(bool)
 
-    # Cue boundaries: the text mask changes (IoU of dilated masks drops) or appears/disappears.
+    # Cue boundaries: text appears/disappears, or most of this frame's text lies outside the cue so far
+    # (containment, not frame-to-frame IoU: partial detections over busy backgrounds must not split a cue).
     cues: list[tuple[int, int]] = []
     start = 0
-    prev = unpack(0) if count else None
-    k = np.ones((3, 3), np.uint8)
+    k = np.ones((5, 5), np.uint8)
+    acc = cv2.dilate(unpack(0).astype(np.uint8), k).astype(bool) if count else None
     for i in range(1, count + 1):
         cur = unpack(i) if i < count else None
         boundary = cur is None
         if not boundary:
-            a = cv2.dilate(prev.astype(np.uint8), k).astype(bool)
-            b = cv2.dilate(cur.astype(np.uint8), k).astype(bool)
-            boundary = (a.any() != b.any()) or (a.any() and _iou(a, b) < 0.5)
+            if acc.any() != cur.any():
+                boundary = True
+            elif cur.any():
+                boundary = (cur & acc).sum() < 0.5 * cur.sum()
         if boundary:
             cues.append((start, i - 1))
             start = i
-        prev = cur
+            acc = cv2.dilate(cur.astype(np.uint8), k).astype(bool) if cur is not None else None
+        else:
+            acc |= cv2.dilate(cur.astype(np.uint8), k).astype(bool)
     min_len = max(2, int(round(float(src.fps) * min_cue_seconds)))
     packed: list[bytes | None] = [None] * count
     kept: list[tuple[int, int]] = []
