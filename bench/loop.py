@@ -14,7 +14,7 @@ Each round:
    thread; a producer user and token are created with the users repository; the judge
    (``model_core.judge.judge_take``: the eval detectors on the take itself) posts one note per take to
    ``POST /api/feedback`` (rating, tags, comment, time range and region of unmatched impacts) and approves
-   each shot's best take (``POST /api/decisions``) when it rates ≥ 4, all with a bearer token;
+   each shot's clear best take (``POST /api/decisions``) when it rates ≥ 3, all with a bearer token;
 3. **retrain** — the ``retrain_from_feedback`` flow: dataset from the DB, fine-tuning (rectified flow on
    positives + Diffusion-DPO on pairs), parent and child evaluated on the same held-out prompts, the child
    registered and promoted only if its sync F1 beats the parent's.
@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "loop.json"
 LOOP_WORLD_SEED = 424_242  # prompts of the takes; evaluation uses model_core.eval.EVAL_WORLD_SEED (1_000_003)
 TARGET_GAIN = 0.10
+APPROVE_RATING = 3  # the best take of a shot is approved when it rates at least this (and beats the others)
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
@@ -207,8 +208,12 @@ def rate_through_api(db_url: str, gen: dict, round_no: int) -> dict:
         approvals = 0
         for shot_id in sorted({t["shot_id"] for t in gen["takes"]}):
             shot_takes = [t for t in gen["takes"] if t["shot_id"] == shot_id]
+            scores = sorted((verdicts[t["take_id"]].score for t in shot_takes), reverse=True)
             best = max(shot_takes, key=lambda t: (verdicts[t["take_id"]].score, -t["take"]))
-            if verdicts[best["take_id"]].rating >= 4:
+            # a producer picks the take to use: the shot's clear best, if it is at least acceptable
+            if verdicts[best["take_id"]].rating >= APPROVE_RATING and (
+                len(scores) == 1 or scores[0] > scores[1]
+            ):
                 r = client.post(
                     "/api/decisions",
                     json={"kind": "approve", "take_id": best["take_id"]},
@@ -253,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beta", type=float, default=200.0)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument(
+        "--sft-weight", type=float, default=1.0, help="weight of the rectified-flow loss on positives"
+    )
+    parser.add_argument(
+        "--dpo-weight", type=float, default=1.0, help="weight of the Diffusion-DPO loss on pairs"
+    )
+    parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core box)"
     )
     parser.add_argument(
@@ -291,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
             eval_prompts=args.eval_prompts,
             lr=args.lr,
             beta=args.beta,
+            sft_weight=args.sft_weight,
+            dpo_weight=args.dpo_weight,
             threads=args.threads,
         )
         t2 = time.perf_counter()

@@ -56,6 +56,8 @@ def retrain_from_feedback(
     pair_batch: int = 4,
     lr: float = 2e-4,
     beta: float = 200.0,
+    sft_weight: float = 1.0,
+    dpo_weight: float = 1.0,
     threads: int = 1,
 ) -> dict:
     """Fine-tune the current model on producer feedback and keep the child only if it is better.
@@ -92,6 +94,8 @@ def retrain_from_feedback(
         "pair_batch": pair_batch,
         "lr": lr,
         "beta": beta,
+        "sft_weight": sft_weight,
+        "dpo_weight": dpo_weight,
         "eval_prompts": eval_prompts,
         "eval_seed": eval_seed,
         "eval_steps": eval_steps,
@@ -117,6 +121,8 @@ def retrain_from_feedback(
             pair_batch=pair_batch,
             lr=lr,
             beta=beta,
+            sft_weight=sft_weight,
+            dpo_weight=dpo_weight,
             threads=threads,
         )
         child_eval = evaluate(
