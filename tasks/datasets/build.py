@@ -391,18 +391,19 @@ def build_dataset(
         for a in ids:
             for b in ids:
                 margin = judged[a].score - judged[b].score
-                if a != b and margin >= min_margin - 1e-9:
-                    pairs.append(
-                        {
-                            "kind": "pair",
-                            "id": f"pair-{a}-{b}",
-                            "episode_id": episode_id,
-                            "shot_id": shot_id,
-                            "winner": f"take-{a}",
-                            "loser": f"take-{b}",
-                            "margin": round(margin, 4),
-                        }
-                    )
+                if a == b or margin < min_margin - 1e-9 or _prompt(takes[a]) != _prompt(takes[b]):
+                    continue  # a pair compares two takes of one request: same shot, same toy prompt
+                pairs.append(
+                    {
+                        "kind": "pair",
+                        "id": f"pair-{a}-{b}",
+                        "episode_id": episode_id,
+                        "shot_id": shot_id,
+                        "winner": f"take-{a}",
+                        "loser": f"take-{b}",
+                        "margin": round(margin, 4),
+                    }
+                )
     in_pairs = {int(p[side].split("-")[1]) for p in pairs for side in ("winner", "loser")}
     kept = [r for tid, r in sorted(takes.items()) if r["label"] != "neutral" or tid in in_pairs]
     if not kept:
@@ -447,6 +448,10 @@ def build_dataset(
 
     write_text_atomic(out / SUMMARY_NAME, json.dumps(built.as_dict(), indent=2, sort_keys=True) + "\n")
     return built
+
+
+def _prompt(record: dict[str, Any]) -> str | None:
+    return record["toy"]["prompt"] if record["toy"] is not None else None
 
 
 def _copy(src: str | Path, folder: Path, stem: str) -> str:

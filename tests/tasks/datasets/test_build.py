@@ -146,3 +146,44 @@ def test_dataset_rows_are_unique_per_manifest(tmp_path):
     with session_scope(engine) as s:
         assert len(list(s.scalars(select(Dataset)))) == 1
     engine.dispose()
+
+
+def test_pairs_only_compare_takes_of_the_same_prompt(tmp_path):
+    from storage.repository import record_take, start_render
+    from tests.tasks.datasets.seed import write_take
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    seeded = seed_db(url, tmp_path / "media")
+    engine = make_engine(url)
+    with session_scope(engine, write=True) as s:
+        render = start_render(
+            s,
+            series_title="Loop test",
+            episode_number=1,
+            episode_title="Balls",
+            script_text="toy v2",
+            script_path="toy.txt",
+            script_format="toy",
+            backend="mmdit",
+            out_dir=str(tmp_path / "r2"),
+        )
+        media = write_take(tmp_path / "r2", "toy-00", 3, 13)
+        take = record_take(
+            s,
+            render,
+            shot_id="toy-00",
+            scene_index=0,
+            plan_json={"toy": {"prompt": "one green metal ball rolling"}},
+            take=3,
+            seed=13,
+            key="k" * 64,
+            uri=str(media),
+            digest="d" * 64,
+            duration=1.0,
+            cached=False,
+        )
+        add_feedback(s, user_id=seeded.user_id, target=resolve_target(s, take_id=take), rating=5)
+    engine.dispose()
+    m = read_manifest(build_and_register(url, tmp_path / "ds").manifest)
+    assert m.takes[f"take-{take}"]["label"] == "positive"
+    assert all(f"take-{take}" not in (p["winner"], p["loser"]) for p in m.pairs) and len(m.pairs) == 6
