@@ -112,7 +112,7 @@ def clean_video(
     subtitles: str | None = "auto",
     report_path: str | Path | None = None,
     inpainter: Inpainter | None = None,
-    band: tuple[float, float] = (0.45, 1.0),
+    band: tuple[float, float] | None = None,
     moving: bool = False,
 ) -> CleanResult:
     """Remove watermarks/logos and burned-in subtitles from ``input_path`` into ``output_path`` (atomic)."""

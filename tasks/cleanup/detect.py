@@ -516,14 +516,18 @@ def detect_subtitles(
 
 def detect(
     path: str | Path, *, watermark: str | np.ndarray | None = "auto", subtitles: str | None = "auto",
-    moving: bool = False, band: tuple[float, float] = (0.45, 1.0),
+    moving: bool = False, band: tuple[float, float] | None = None,
 ) -> Detection:  # fmt: skip
     """Everything to remove from ``path``.
 
     ``watermark`` is ``"auto"`` (detect), ``None``/``"none"`` (skip) or a user mask (bool array, full frame);
-    ``subtitles`` is ``"auto"`` (text strokes), ``"band"`` (whole line bands) or ``None``/``"none"``.
+    ``subtitles`` is ``"auto"`` (text strokes), ``"band"`` (whole line bands) or ``None``/``"none"``; ``band``
+    is the vertical range searched for subtitles (fractions of the height): by default the lower 55 % of a
+    landscape frame, and everything below the top 10 % of a portrait one (social captions sit mid-frame).
     """
     src = open_source(path)
+    if band is None:
+        band = (0.1, 1.0) if src.height > src.width else (0.45, 1.0)
     static = None
     moving_marks: tuple = ()
     if isinstance(watermark, np.ndarray):
