@@ -60,7 +60,7 @@ def moviepy_peer(out: Path, work: Path) -> float:
     import pysubs2
     from moviepy import AudioFileClip, CompositeVideoClip, TextClip, VideoFileClip
 
-    from tasks.assembly.subtitles import font_path
+    from tasks.video.text import default_font_path as font_path
 
     subs = pysubs2.load(str(out / "episode.srt"))
     t0 = time.perf_counter()
@@ -77,6 +77,15 @@ def moviepy_peer(out: Path, work: Path) -> float:
         str(work / "moviepy.mp4"), fps=30, codec="libx264", preset="veryfast", audio_codec="aac", logger=None, threads=2
     )
     return time.perf_counter() - t0
+
+
+def save(results: dict) -> None:
+    """Write what has been measured so far (a failing later stage must not lose the earlier figures)."""
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    os.replace(tmp, RESULTS)
 
 
 def main() -> None:
@@ -96,10 +105,12 @@ def main() -> None:
         floor = encode_floor(out / "episode.mp4", work)
         results["encode_floor"] = floor
         results["ratio_to_floor"] = round(full / floor["same_frames_s"], 2)
+        save(results)
         rerun, _ = cli("render", str(EXAMPLE), "--out", str(out), "--cache", str(cache))
         forced, _ = cli("render", str(EXAMPLE), "--out", str(out), "--cache", str(cache), "--force")
         results["no_change_rerun_s"] = round(rerun, 2)
         results["no_change_rerun_through_flow_s"] = round(forced, 2)
+        save(results)
         text = EXAMPLE.read_text(encoding="utf-8")
         edited = work / "edited.fountain"
         from tasks.script import parse_script
@@ -109,6 +120,7 @@ def main() -> None:
         edited.write_text(text.replace(target, target.rstrip(".?!") + ", I mean it.", 1), encoding="utf-8")
         edit, edit_line = cli("render", str(edited), "--out", str(work / "out_edit"), "--cache", str(cache))
         results["one_line_edit"] = {"wall_s": round(edit, 2), "share_of_full": round(edit / full, 3), "summary": edit_line}
+        save(results)
         peer = moviepy_peer(out, work)
         results["moviepy_peer_s"] = round(peer, 2)
         results["speedup_vs_moviepy"] = round(peer / full, 2)
@@ -120,9 +132,7 @@ def main() -> None:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    save(results)
     print(json.dumps(results, indent=2, ensure_ascii=False))  # noqa: T201 - a benchmark's report
 
 
