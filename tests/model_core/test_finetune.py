@@ -29,7 +29,8 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="module")
 def cfg():
-    return preset("tiny")
+    """The tiny preset at half depth: the same latent space, half the compute."""
+    return preset("tiny", video={"depth": 2}, audio={"depth": 2}, coupled_blocks=(0, 2))
 
 
 def _model(cfg, seed: int) -> DualStreamMMDiT:
@@ -96,8 +97,7 @@ def test_dpo_gradient_step_favours_the_winner(cfg):
 
     assert advantage() == 0.0
     opt = torch.optim.SGD(policy.parameters(), lr=0.05)
-    for _ in range(3):
-        torch.manual_seed(0)
+    for _ in range(2):
         gen = torch.Generator().manual_seed(3)
         loss, _ = dpo_loss(policy, reference, win, lose, tokens, beta=50.0, generator=gen, sigma=sigma)
         opt.zero_grad()
@@ -186,7 +186,7 @@ def test_judge_rates_ground_truth_above_silent_or_off_prompt_takes(cfg):
     space = latent_space(cfg)
     world = ToyWorld(4242, space.world)
     clips = [
-        c for c in (world.clip(i) for i in range(16)) if c.scene.motion == "bouncing" and len(c.events) >= 2
+        c for c in (world.clip(i) for i in range(12)) if c.scene.motion == "bouncing" and len(c.events) >= 2
     ]
     assert len(clips) >= 4
     goods = [judge_take(c.video, c.audio, c.caption, space) for c in clips]
