@@ -32,7 +32,11 @@ sys.path.insert(0, str(ROOT))
 from tasks.cleanup.clean import clean_video  # noqa: E402
 from tasks.cleanup.detect import detect  # noqa: E402
 from tasks.cleanup.synthetic import (  # noqa: E402
-    CJK_LINES, LATIN_LINES, Layer, SubtitleTrackSpec, logo_layer, overlay_frames,
+    CJK_LINES,
+    LATIN_LINES,
+    SubtitleTrackSpec,
+    logo_layer,
+    overlay_frames,
 )  # fmt: skip
 from tasks.cleanup.video_io import iter_frames, open_source  # noqa: E402
 from tasks.media.ffmpeg import FrameWriter, VideoEncoding, run_ffmpeg  # noqa: E402
@@ -75,7 +79,9 @@ def make_overlaid(clean: Path, out: Path, spec: dict, fps: Fraction, limit: int)
     src = open_source(clean)
     masks = []
     with FrameWriter(out, width=src.width, height=src.height, fps=fps, encoding=NEAR_LOSSLESS) as wr:
-        for frame, mask in overlay_frames(clean_frames(clean, limit), fps, layers=spec["layers"], subtitles=spec["subs"]):
+        for frame, mask in overlay_frames(
+            clean_frames(clean, limit), fps, layers=spec["layers"], subtitles=spec["subs"]
+        ):
             wr.write(frame)
             masks.append(np.packbits(mask))
     return masks
@@ -98,14 +104,30 @@ def run_delogo(inp: Path, out: Path, union: np.ndarray) -> None:
     x, y, bw, bh = bbox(union)
     x, y = max(1, x - 1), max(1, y - 1)  # delogo needs a border of real pixels around the band
     bw, bh = min(w - 1 - x, bw + 2), min(h - 1 - y, bh + 2)
-    run_ffmpeg(["-i", inp, "-vf", f"delogo=x={x}:y={y}:w={bw}:h={bh}", "-c:v", "libx264", "-crf", "10", "-preset", "veryfast", out])
+    run_ffmpeg(
+        [
+            "-i",
+            inp,
+            "-vf",
+            f"delogo=x={x}:y={y}:w={bw}:h={bh}",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "10",
+            "-preset",
+            "veryfast",
+            out,
+        ]
+    )
 
 
 def run_removelogo(inp: Path, out: Path, union: np.ndarray, tmp: Path) -> None:
     png = tmp / "removelogo_mask.png"
     grown = cv2.dilate(union.astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
     cv2.imwrite(str(png), grown)
-    run_ffmpeg(["-i", inp, "-vf", f"removelogo=f={png}", "-c:v", "libx264", "-crf", "10", "-preset", "veryfast", out])
+    run_ffmpeg(
+        ["-i", inp, "-vf", f"removelogo=f={png}", "-c:v", "libx264", "-crf", "10", "-preset", "veryfast", out]
+    )
 
 
 def run_telea(inp: Path, out: Path, masks: list[np.ndarray], fps: Fraction) -> None:
@@ -191,7 +213,9 @@ def bench_clip(name: str, clean: Path, tmp: Path) -> dict:
             union |= unpack(m, src.height, src.width)
         row: dict = {"mask_area_fraction": round(float(union.mean()), 5)}
         methods = {
-            "ours": lambda: clean_video(inp, work / "ours.mp4", report_path=work / "ours.json", **spec["ours"]),
+            "ours": lambda: clean_video(
+                inp, work / "ours.mp4", report_path=work / "ours.json", **spec["ours"]
+            ),
             "ffmpeg_delogo": lambda: run_delogo(inp, work / "ffmpeg_delogo.mp4", union),
             "ffmpeg_removelogo": lambda: run_removelogo(inp, work / "ffmpeg_removelogo.mp4", union, work),
             "opencv_telea_true_mask": lambda: run_telea(inp, work / "opencv_telea_true_mask.mp4", masks, fps),
@@ -202,7 +226,10 @@ def bench_clip(name: str, clean: Path, tmp: Path) -> dict:
             except Exception as exc:  # noqa: BLE001 - a peer failing is a result, not a crash
                 row[method] = {"error": str(exc)[:300]}
                 continue
-            row[method] = {**measure(work / f"{method}.mp4", clean, masks, limit), "fps": round(limit / seconds, 2)}
+            row[method] = {
+                **measure(work / f"{method}.mp4", clean, masks, limit),
+                "fps": round(limit / seconds, 2),
+            }
             print(f"{name:15s} {cls:22s} {method:24s} {row[method]}", flush=True)  # noqa: T201
         report = json.loads((work / "ours.json").read_text()) if (work / "ours.json").is_file() else {}
         det = report.get("detection", {})
@@ -231,7 +258,10 @@ def detection_quality(name: str, clean: Path, tmp: Path) -> dict:
     if det.subtitles is not None:
         sub_fp = float(np.mean([det.subtitles.mask(i).mean() if det.subtitles.mask(i) is not None else 0.0
                                 for i in range(min(limit, len(det.subtitles.packed)))]))  # fmt: skip
-    out["clean_clip_false_positive_area"] = {"static": round(float(fp.mean()), 5), "subtitles": round(sub_fp, 5)}
+    out["clean_clip_false_positive_area"] = {
+        "static": round(float(fp.mean()), 5),
+        "subtitles": round(sub_fp, 5),
+    }
     for cls, spec in overlay_classes(src.height, src.width).items():
         inp = tmp / f"{name}-{cls}" / "overlaid.mp4"
         masks_path = tmp / f"{name}-{cls}"
@@ -316,7 +346,10 @@ def targets(r: dict) -> dict:
     for clip, data in r["clips"].items():
         for cls, row in data["classes"].items():
             margin = row.get("ours_minus_best_peer_db")
-            t[f"{clip}/{cls}: ours >= best peer + 3 dB"] = {"measured_db": margin, "met": margin is not None and margin >= 3}
+            t[f"{clip}/{cls}: ours >= best peer + 3 dB"] = {
+                "measured_db": margin,
+                "met": margin is not None and margin >= 3,
+            }
             if cls == "semi_transparent_logo":
                 p = row.get("ours", {}).get("psnr_db")
                 t[f"{clip}/{cls}: >= 35 dB"] = {"measured_db": p, "met": p is not None and p >= 35}
@@ -324,7 +357,10 @@ def targets(r: dict) -> dict:
         for cls, row in d.items():
             if cls == "clean_clip_false_positive_area":
                 worst = max(row.values())
-                t[f"{clip}: false-positive area on the clean clip < 0.5 %"] = {"measured": worst, "met": worst < 0.005}
+                t[f"{clip}: false-positive area on the clean clip < 0.5 %"] = {
+                    "measured": worst,
+                    "met": worst < 0.005,
+                }
             else:
                 t[f"{clip}/{cls}: detection IoU >= 0.8"] = {"measured": row["iou"], "met": row["iou"] >= 0.8}
     if "throughput_720p" in r:

@@ -17,9 +17,13 @@ TASK = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
 @task(name="clean-clip", **TASK)
-def clean_clip(input_path: str, output_path: str, watermark: str | None, subtitles: str | None, report: bool) -> dict:
+def clean_clip(
+    input_path: str, output_path: str, watermark: str | None, subtitles: str | None, report: bool
+) -> dict:
     report_path = Path(output_path).with_suffix(".report.json") if report else None
-    return clean_video(input_path, output_path, watermark=watermark, subtitles=subtitles, report_path=report_path).as_dict()
+    return clean_video(
+        input_path, output_path, watermark=watermark, subtitles=subtitles, report_path=report_path
+    ).as_dict()
 
 
 @flow(name="clean_footage", validate_parameters=True)
@@ -34,7 +38,9 @@ def clean_footage(
     done: list[dict] = []
     failed: list[dict] = []
     for path in collect_inputs(folder_or_files):
-        state = clean_clip(str(path), str(batch_output(path, out_dir)), watermark, subtitles, report, return_state=True)
+        state = clean_clip(
+            str(path), str(batch_output(path, out_dir)), watermark, subtitles, report, return_state=True
+        )
         if state.is_completed():
             done.append(state.result())
         else:

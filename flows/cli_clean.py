@@ -22,7 +22,9 @@ def clean(
 
         summary = clean_footage(str(input), str(out), watermark=watermark, subtitles=subtitles, report=True)
         for item in summary["done"]:
-            typer.echo(f"cleaned {item['input']} → {item['output']} ({item['frames']} frames, {item['fps']} fps)")
+            typer.echo(
+                f"cleaned {item['input']} → {item['output']} ({item['frames']} frames, {item['fps']} fps)"
+            )
         for item in summary["failed"]:
             typer.secho(f"FAILED {item['input']}: {item['error']}", fg=typer.colors.RED, err=True)
         if report is not None:
@@ -34,7 +36,9 @@ def clean(
         return
     from tasks.cleanup.clean import clean_video
 
-    result = clean_video(input, out, watermark=watermark, subtitles=subtitles, report_path=report, moving=moving)
+    result = clean_video(
+        input, out, watermark=watermark, subtitles=subtitles, report_path=report, moving=moving
+    )
     det = result.detection
     found = []
     if det["static"]:
@@ -49,7 +53,9 @@ def clean(
 
 def edit(
     input: Path = typer.Argument(..., help="A video file, or a folder of videos (batch)."),
-    edits: Path = typer.Option(..., "--edits", "-e", help="The edit list (.yaml or .json), see schemas/edits.py."),
+    edits: Path = typer.Option(
+        ..., "--edits", "-e", help="The edit list (.yaml or .json), see schemas/edits.py."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Output file (or output folder for a batch)."),
 ) -> None:
     """Apply an edit list: remove/recolor/add elements, grade, reframe, trim, retime."""

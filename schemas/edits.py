@@ -30,7 +30,15 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from schemas.errors import ReelwrightError
 
@@ -177,17 +185,25 @@ OPS = ("remove", "recolor", "add", "grade", "reframe", "trim", "retime")
 def parse_edit(data: object, *, file: str | Path | None = None, line: int | None = None) -> EditOp:
     """One operation from a mapping; errors name the file, line and field."""
     if not isinstance(data, dict):
-        raise EditError("an operation must be a mapping like {op: trim, start: 0, end: 48}", file=file, line=line)
+        raise EditError(
+            "an operation must be a mapping like {op: trim, start: 0, end: 48}", file=file, line=line
+        )
     if data.get("op") not in OPS:
         raise EditError(
-            f"unknown or missing op {data.get('op')!r}", file=file, line=line, field="op", hint=f"use one of: {', '.join(OPS)}"
+            f"unknown or missing op {data.get('op')!r}",
+            file=file,
+            line=line,
+            field="op",
+            hint=f"use one of: {', '.join(OPS)}",
         )
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"][1:] if not isinstance(p, int)) or "op"
-        raise EditError(err["msg"], file=file, line=line, field=loc, hint="see schemas/edits.py for each op's fields") from None
+        raise EditError(
+            err["msg"], file=file, line=line, field=loc, hint="see schemas/edits.py for each op's fields"
+        ) from None
 
 
 def load_edits(path: str | Path) -> tuple[EditOp, ...]:
@@ -211,15 +227,19 @@ def load_edits(path: str | Path) -> tuple[EditOp, ...]:
     if isinstance(root, yaml.MappingNode):
         items = [v for k, v in root.value if k.value == "edits"]
         if not items:
-            raise EditError("expected a list of operations or a mapping with an 'edits' list", file=path, line=1)
+            raise EditError(
+                "expected a list of operations or a mapping with an 'edits' list", file=path, line=1
+            )
         root = items[0]
     if not isinstance(root, yaml.SequenceNode):
         raise EditError("expected a list of operations", file=path, line=root.start_mark.line + 1)
     ops: list[EditOp] = []
     for node in root.value:
         line = node.start_mark.line + 1
-        data = yaml.safe_load(yaml.serialize(node)) if not path.suffix.lower() == ".json" else json.loads(
-            json.dumps(yaml.safe_load(yaml.serialize(node)))
+        data = (
+            yaml.safe_load(yaml.serialize(node))
+            if not path.suffix.lower() == ".json"
+            else json.loads(json.dumps(yaml.safe_load(yaml.serialize(node))))
         )
         op = parse_edit(data, file=path, line=line)
         ops.append(_resolve_paths(op, path.parent, path, line))

@@ -31,7 +31,9 @@ def parse_watermark(spec: str | None, src: SourceVideo) -> str | np.ndarray | No
     if box:
         x, y, w, h = map(int, box.groups())
         if w <= 0 or h <= 0:
-            raise CleanupError(f"the box {spec} has zero size", field="--watermark", hint="give X,Y,W,H with W and H > 0")
+            raise CleanupError(
+                f"the box {spec} has zero size", field="--watermark", hint="give X,Y,W,H with W and H > 0"
+            )
         if x + w > src.width or y + h > src.height:
             raise CleanupError(
                 f"the box {spec} reaches outside the {src.width}x{src.height} frame", field="--watermark",
@@ -41,7 +43,11 @@ def parse_watermark(spec: str | None, src: SourceVideo) -> str | np.ndarray | No
         mask[y : y + h, x : x + w] = True
         return mask
     if "," in spec and not Path(spec).exists():
-        raise CleanupError(f"cannot read {spec!r} as X,Y,W,H", field="--watermark", hint="four whole numbers, e.g. 20,20,120,40")
+        raise CleanupError(
+            f"cannot read {spec!r} as X,Y,W,H",
+            field="--watermark",
+            hint="four whole numbers, e.g. 20,20,120,40",
+        )
     return load_mask(spec, src)
 
 
@@ -49,10 +55,17 @@ def load_mask(path: str | Path, src: SourceVideo) -> np.ndarray:
     """A mask image (white = remove) of the video's size, as a bool array."""
     path = Path(path)
     if not path.is_file():
-        raise CleanupError("mask image not found", file=path, field="--watermark", hint="pass auto, X,Y,W,H or an existing PNG")
+        raise CleanupError(
+            "mask image not found",
+            file=path,
+            field="--watermark",
+            hint="pass auto, X,Y,W,H or an existing PNG",
+        )
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
-        raise CleanupError("is not a readable image", file=path, field="--watermark", hint="save the mask as an 8-bit PNG")
+        raise CleanupError(
+            "is not a readable image", file=path, field="--watermark", hint="save the mask as an 8-bit PNG"
+        )
     if img.ndim == 3:
         img = img[..., 3] if img.shape[2] == 4 and img[..., 3].min() < 255 else img[..., :3].max(axis=2)
     if img.shape != (src.height, src.width):
@@ -62,7 +75,12 @@ def load_mask(path: str | Path, src: SourceVideo) -> np.ndarray:
         )  # fmt: skip
     mask = img > (img.max() / 2 if img.max() > 0 else 0)
     if not mask.any():
-        raise CleanupError("mask is empty (no white pixels)", file=path, field="--watermark", hint="paint what to remove white")
+        raise CleanupError(
+            "mask is empty (no white pixels)",
+            file=path,
+            field="--watermark",
+            hint="paint what to remove white",
+        )
     return mask
 
 
@@ -119,7 +137,9 @@ def clean_video(
     t0 = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
     if input_path.resolve() == output_path.resolve():
-        raise CleanupError("output would overwrite the input", file=output_path, hint="choose another --out path")
+        raise CleanupError(
+            "output would overwrite the input", file=output_path, hint="choose another --out path"
+        )
     src = open_source(input_path)
     wm = parse_watermark(watermark, src)
     det = detect(input_path, watermark=wm, subtitles=subtitles, band=band, moving=moving)
@@ -163,7 +183,9 @@ def collect_inputs(folder_or_files: str | Path | list[str | Path]) -> list[Path]
         elif p.is_file():
             found.append(p)
         else:
-            raise CleanupError("no such file or folder", file=p, hint="pass a video file or a folder of videos")
+            raise CleanupError(
+                "no such file or folder", file=p, hint="pass a video file or a folder of videos"
+            )
     if not found:
         raise CleanupError(
             f"no video files ({', '.join(VIDEO_SUFFIXES)}) found", file=str(folder_or_files),

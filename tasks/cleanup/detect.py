@@ -81,7 +81,10 @@ class Detection:
             out["moving"].append({"frames": [first, last], "box": list(_box(mask))})
         if self.subtitles is not None:
             t = self.subtitles
-            out["subtitles"] = {"cues": [list(c) for c in t.cues], "frames_with_text": sum(p is not None for p in t.packed)}
+            out["subtitles"] = {
+                "cues": [list(c) for c in t.cues],
+                "frames_with_text": sum(p is not None for p in t.packed),
+            }
         return out
 
 
@@ -154,7 +157,9 @@ def _persistent_regions(
     h, w = coherent.shape
     edges = (coherent > strength) & (coherent > coherence * mag)
     k = max(3, int(round(min(h, w) / 120)) | 1)
-    closed = cv2.morphologyEx(edges.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    closed = cv2.morphologyEx(
+        edges.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    )
     region = _fill_holes(closed.astype(bool))
     n, labels, cc, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), connectivity=8)
     keep = np.zeros_like(region)
@@ -185,7 +190,9 @@ def _persistent_regions(
         ring_std = float(np.median(ring_vals)) if ring.any() else 0.0
         ring_low = float(np.percentile(ring_vals, 20)) if ring.any() else 0.0
         edge_frac = float(edges[y : y + bh, x : x + bw][comp].mean())
-        edge_strength = float(np.median(coherent[y : y + bh, x : x + bw][comp & edges[y : y + bh, x : x + bw]]))
+        edge_strength = float(
+            np.median(coherent[y : y + bh, x : x + bw][comp & edges[y : y + bh, x : x + bw]])
+        )
         # A mark over a static background cannot be told from the background: require the picture to change.
         if ring_std < 12.0 or ring_low < 9.0 or edge_frac < 0.04:
             continue
@@ -203,7 +210,11 @@ def _persistent_regions(
 
 
 def detect_static_marks(
-    path: str | Path, *, src: SourceVideo | None = None, max_samples: int = 90, frames: tuple[int, int] | None = None
+    path: str | Path,
+    *,
+    src: SourceVideo | None = None,
+    max_samples: int = 90,
+    frames: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Full-frame bool mask of static overlays persistent over ``frames`` (default: the whole clip)."""
     src = src or open_source(path)
@@ -252,7 +263,9 @@ def _poisson_from_gradients(gx: np.ndarray, gy: np.ndarray, region: np.ndarray) 
     cols.append(np.arange(n))
     vals.append(np.full(n, 1e-3))
     rhs.append(np.zeros(n))
-    A = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r + n, n)).tocsr()
+    A = coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r + n, n)
+    ).tocsr()
     sol = lsqr(A, np.concatenate(rhs), atol=1e-7, btol=1e-7, iter_lim=4000)[0]
     out = np.zeros(region.shape, np.float64)
     out[region] = sol
@@ -284,14 +297,18 @@ def estimate_blend(
     m = cv2.dilate(mask[y0:y1, x0:x1].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ch, cw = m.shape
     step = max(1, src.frames // max_samples)
-    crops = [np.ascontiguousarray(f[y0:y1, x0:x1]).astype(np.float32) for _, f in iter_frames(src.path, step=step)]
+    crops = [
+        np.ascontiguousarray(f[y0:y1, x0:x1]).astype(np.float32) for _, f in iter_frames(src.path, step=step)
+    ]
     stack = np.stack(crops)  # (T, h, w, 3) — only the mark's neighbourhood is held
     gx = np.median(np.diff(stack, axis=2), axis=0)  # (h, w-1, 3)
     gy = np.median(np.diff(stack, axis=1), axis=0)  # (h-1, w, 3)
     gx = np.pad(gx, ((0, 0), (0, 1), (0, 0)))
     gy = np.pad(gy, ((0, 1), (0, 0), (0, 0)))
     # inside / border geometry: distance to the outside and the nearest outside pixel of every inside pixel
-    dist, labels = cv2.distanceTransformWithLabels(m.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    dist, labels = cv2.distanceTransformWithLabels(
+        m.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
     outside = np.argwhere(~m)
     lab_of = np.zeros(labels.max() + 1, np.int64)
     zero_labels = labels[~m]
@@ -376,7 +393,9 @@ def detect_moving_marks(
     for (first, last), st in zip(bounds, stats, strict=True):
         if st.n < 6:
             continue
-        mask, _, _ = _persistent_regions(st, min_area=max(24, h * w // 20000), max_area=0.02, strength=20.0, coherence=0.92)
+        mask, _, _ = _persistent_regions(
+            st, min_area=max(24, h * w // 20000), max_area=0.02, strength=20.0, coherence=0.92
+        )
         mask &= ~grown
         if mask.sum() < max(24, h * w // 20000):
             continue
@@ -396,7 +415,9 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 # ------------------------------------------------------------------------------------------------- subtitles
 
 
-def subtitle_candidates(frame: np.ndarray, *, band: tuple[float, float] = (0.45, 1.0)) -> tuple[np.ndarray, float]:
+def subtitle_candidates(
+    frame: np.ndarray, *, band: tuple[float, float] = (0.45, 1.0)
+) -> tuple[np.ndarray, float]:
     """Text-stroke mask of one RGB frame within the vertical ``band`` (fractions of the height) and a confidence."""
     h, w = frame.shape[:2]
     y0, y1 = int(band[0] * h), int(band[1] * h)
@@ -405,7 +426,9 @@ def subtitle_candidates(frame: np.ndarray, *, band: tuple[float, float] = (0.45,
     v = hsv[..., 2]
     gray = cv2.cvtColor(roi, cv2.COLOR_RGB2GRAY)
     stroke = max(3, int(round(h / 45)))
-    tophat = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (stroke * 2 + 1, stroke * 2 + 1)))
+    tophat = cv2.morphologyEx(
+        gray, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (stroke * 2 + 1, stroke * 2 + 1))
+    )
     white = (v > 175) & (hsv[..., 1] < 70)
     yellow = (hsv[..., 0] >= 18) & (hsv[..., 0] <= 38) & (hsv[..., 1] > 90) & (v > 150)
     bright = (white | yellow) & (tophat > 40)
@@ -416,7 +439,9 @@ def subtitle_candidates(frame: np.ndarray, *, band: tuple[float, float] = (0.45,
     if strokes.sum() < 20:
         return full, 0.0
     lh = max(3, int(round(h / 60)))
-    line = cv2.morphologyEx(strokes.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (lh * 3, lh)))
+    line = cv2.morphologyEx(
+        strokes.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (lh * 3, lh))
+    )
     n, labels, cc, _ = cv2.connectedComponentsWithStats(line, connectivity=8)
     keep = np.zeros_like(strokes)
     conf = 0.0
@@ -439,7 +464,11 @@ def subtitle_candidates(frame: np.ndarray, *, band: tuple[float, float] = (0.45,
 
 
 def detect_subtitles(
-    src: SourceVideo, *, band: tuple[float, float] = (0.45, 1.0), min_cue_seconds: float = 0.4, whole_band: bool = False
+    src: SourceVideo,
+    *,
+    band: tuple[float, float] = (0.45, 1.0),
+    min_cue_seconds: float = 0.4,
+    whole_band: bool = False,
 ) -> SubtitleTrack:
     """Per-frame subtitle masks, segmented at cue changes and voted inside each cue (no flicker).
 
@@ -496,11 +525,18 @@ def detect_subtitles(
         if whole_band:
             band_mask = np.zeros_like(stable)
             n, labels, cc, _ = cv2.connectedComponentsWithStats(
-                cv2.morphologyEx(stable.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((outline * 4 + 1, outline * 12 + 1), np.uint8))
+                cv2.morphologyEx(
+                    stable.astype(np.uint8),
+                    cv2.MORPH_CLOSE,
+                    np.ones((outline * 4 + 1, outline * 12 + 1), np.uint8),
+                )
             )
             for j in range(1, n):
                 x, y, bw, bh, _ = cc[j]
-                band_mask[max(0, y - 2 * outline) : y + bh + 2 * outline, max(0, x - 2 * outline) : x + bw + 2 * outline] = True
+                band_mask[
+                    max(0, y - 2 * outline) : y + bh + 2 * outline,
+                    max(0, x - 2 * outline) : x + bw + 2 * outline,
+                ] = True
             stable = band_mask
         for i, m in zip(range(first, last + 1), masks, strict=True):
             full = cv2.dilate((stable | m).astype(np.uint8), grow)
@@ -544,10 +580,16 @@ def detect(
         if moving:
             moving_marks = detect_moving_marks(src, mask)
     elif watermark not in (None, "none"):
-        raise CleanupError(f"unknown watermark mode {watermark!r}", field="watermark", hint="use auto, none, X,Y,W,H or a mask PNG")
+        raise CleanupError(
+            f"unknown watermark mode {watermark!r}",
+            field="watermark",
+            hint="use auto, none, X,Y,W,H or a mask PNG",
+        )
     track = None
     if subtitles in ("auto", "band"):
         track = detect_subtitles(src, band=band, whole_band=subtitles == "band")
     elif subtitles not in (None, "none"):
-        raise CleanupError(f"unknown subtitles mode {subtitles!r}", field="subtitles", hint="use auto, band or none")
+        raise CleanupError(
+            f"unknown subtitles mode {subtitles!r}", field="subtitles", hint="use auto, band or none"
+        )
     return Detection(static, moving_marks, track)

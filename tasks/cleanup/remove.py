@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from tasks.cleanup.detect import Detection, MarkEstimate
+from tasks.cleanup.detect import MarkEstimate
 
 # --------------------------------------------------------------------------------------------- inpainters
 
@@ -112,7 +112,9 @@ class _Flow:
     def warp(self, img: np.ndarray, flow: np.ndarray, nearest: bool = False) -> np.ndarray:
         mx, my = self.grid[0] + flow[..., 0], self.grid[1] + flow[..., 1]
         interp = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-        return cv2.remap(img, mx, my, interp, borderMode=cv2.BORDER_CONSTANT, borderValue=255 if nearest else 0)
+        return cv2.remap(
+            img, mx, my, interp, borderMode=cv2.BORDER_CONSTANT, borderValue=255 if nearest else 0
+        )
 
 
 def _complete(field: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -224,7 +226,9 @@ def remove_overlays(
         stats_out.append(RemovalStats(*counts))
 
 
-def _fill_one(frame, hole, small, buf, pos, offsets, flow: _Flow, prev_out, inpainter: Inpainter, counts) -> np.ndarray:  # noqa: ANN001
+def _fill_one(
+    frame, hole, small, buf, pos, offsets, flow: _Flow, prev_out, inpainter: Inpainter, counts
+) -> np.ndarray:  # noqa: ANN001
     h, w = hole.shape
     hole_small = cv2.resize(hole.astype(np.uint8), flow.small, interpolation=cv2.INTER_NEAREST).astype(bool)
     ring = _ring(hole, max(3, int(round(min(h, w) / 120))))

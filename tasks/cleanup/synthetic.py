@@ -61,15 +61,16 @@ def logo_layer(
     glyph_a = cv2.resize(glyphs, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
     alpha[y : y + h, x : x + w] = badge_a * opacity
     tc = np.array(text_colour if text_colour is not None else (255 - np.array(colour)), np.float32)
-    col[y : y + h, x : x + w] = (1 - glyph_a[..., None]) * np.array(colour, np.float32) + glyph_a[..., None] * tc
+    col[y : y + h, x : x + w] = (1 - glyph_a[..., None]) * np.array(colour, np.float32) + glyph_a[
+        ..., None
+    ] * tc
     return Layer(col, alpha)
 
 
 @cache
 def _font(size: int):  # noqa: ANN202 - PIL font
-    from PIL import ImageFont
-
     import pylopdf_fonts_zh_cn
+    from PIL import ImageFont
 
     path = Path(pylopdf_fonts_zh_cn.__file__).parent / "NotoSansSC-Regular.otf"
     return ImageFont.truetype(str(path), size)

@@ -77,7 +77,9 @@ def open_source(path: str | Path) -> SourceVideo:
     try:
         info = probe(path)
     except MediaError as exc:
-        raise CleanupError(exc.message, file=path, hint=exc.hint or "pass a video file (mp4, mov, mkv)") from None
+        raise CleanupError(
+            exc.message, file=path, hint=exc.hint or "pass a video file (mp4, mov, mkv)"
+        ) from None
     v = info.video
     if v is None:
         raise CleanupError("has no video stream", file=path, hint="pass a video file, not an audio-only file")
@@ -148,7 +150,11 @@ class PreservingEncoding(VideoEncoding):
 
 def encoding_for(src: SourceVideo, crf: int = 16) -> PreservingEncoding:
     return PreservingEncoding(
-        crf=crf, primaries=src.color_primaries, trc=src.color_trc, space=src.colorspace, color_range=src.color_range
+        crf=crf,
+        primaries=src.color_primaries,
+        trc=src.color_trc,
+        space=src.colorspace,
+        color_range=src.color_range,
     )
 
 
@@ -183,8 +189,9 @@ def write_video(
             video_tmp.unlink(missing_ok=True)
 
 
-def _encode_and_mux(src, frames, final_tmp, video_tmp, width, height, rate, timescale, audio_filter, audio_trim,
-                    progress, crf) -> int:  # noqa: ANN001 - private helper of write_video
+def _encode_and_mux(
+    src, frames, final_tmp, video_tmp, width, height, rate, timescale, audio_filter, audio_trim, progress, crf
+) -> int:  # noqa: ANN001 - private helper of write_video
     out = final_tmp
     extra = ["-video_track_timescale", str(timescale)] if timescale else []
     with FrameWriter(video_tmp, width=width, height=height, fps=rate, encoding=encoding_for(src, crf),

@@ -44,12 +44,16 @@ def source_clip(path: str | Path) -> Clip:
     return Clip(frames=frames, width=src.width, height=src.height, fps=src.fps, count=src.frames)
 
 
-def apply_edits(input_path: str | Path, edits: str | Path | Sequence[EditOp], output_path: str | Path) -> EditResult:
+def apply_edits(
+    input_path: str | Path, edits: str | Path | Sequence[EditOp], output_path: str | Path
+) -> EditResult:
     """Apply ``edits`` (an edit-list file or parsed operations) in order to ``input_path``; write ``output_path``."""
     t0 = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
     if input_path.resolve() == output_path.resolve():
-        raise EditError("output would overwrite the input", file=output_path, hint="choose another --out path")
+        raise EditError(
+            "output would overwrite the input", file=output_path, hint="choose another --out path"
+        )
     ops = load_edits(edits) if isinstance(edits, str | Path) else tuple(edits)
     if not ops:
         raise EditError("no operations to apply", hint="list at least one operation in the edit list")

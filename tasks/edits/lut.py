@@ -68,9 +68,13 @@ def parse_cube(path: str | Path) -> Lut3D:
                     raise ValueError(f"expected 3 numbers, got {len(vals)}")
                 rows.append((float(vals[0]), float(vals[1]), float(vals[2])))
         except ValueError as exc:
-            raise EditError(f"bad LUT line: {exc}", file=path, line=no, hint="each data line is 'R G B' in 0..1") from None
+            raise EditError(
+                f"bad LUT line: {exc}", file=path, line=no, hint="each data line is 'R G B' in 0..1"
+            ) from None
     if size is None:
-        raise EditError("no LUT_3D_SIZE line", file=path, hint="a 3D .cube file declares LUT_3D_SIZE N before the data")
+        raise EditError(
+            "no LUT_3D_SIZE line", file=path, hint="a 3D .cube file declares LUT_3D_SIZE N before the data"
+        )
     if len(rows) != size**3:
         raise EditError(f"expected {size**3} data lines for LUT_3D_SIZE {size}, found {len(rows)}", file=path,
                         hint="the file is truncated or the size line is wrong")  # fmt: skip
@@ -159,5 +163,7 @@ def look(name: str, size: int = 33) -> Lut3D:
         c = np.clip((luma - 0.5) * 1.35 + 0.5, 0, 1)
         out = np.repeat(_smoothstep(c) * 0.9 + c * 0.1, 3, axis=-1)
     else:
-        raise EditError(f"unknown look {name!r}", field="look", hint="use teal_orange, warm, cool, bleach_bypass or noir")
+        raise EditError(
+            f"unknown look {name!r}", field="look", hint="use teal_orange, warm, cool, bleach_bypass or noir"
+        )
     return Lut3D(np.clip(out, 0, 1).astype(np.float32), title=name)

@@ -31,7 +31,9 @@ def _region_mask(op: Remove | Recolor, clip: Clip) -> tuple[np.ndarray, tuple[in
         return mask, op.box
     img = cv2.imread(str(op.mask), cv2.IMREAD_GRAYSCALE)
     if img is None:
-        raise EditError("mask is not a readable image", file=op.mask, field=f"{op.op}.mask", hint="use an 8-bit PNG")
+        raise EditError(
+            "mask is not a readable image", file=op.mask, field=f"{op.op}.mask", hint="use an 8-bit PNG"
+        )
     if img.shape != (h, w):
         raise EditError(f"mask is {img.shape[1]}x{img.shape[0]} but the clip is {w}x{h} here", file=op.mask,
                         field=f"{op.op}.mask", hint="draw the mask at the clip's size at this point of the list")  # fmt: skip
@@ -60,7 +62,9 @@ def apply_remove(op: Remove, clip: Clip) -> Clip:
     mask, box = _region_mask(op, clip)
     # tracking is good to a few pixels: grow the region by 10 % of its size (≥ 2 px) so no edge of it survives
     r = max(2, int(round(0.1 * max(box[2], box[3]))))
-    grown = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))).astype(bool)
+    grown = cv2.dilate(
+        mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    ).astype(bool)
 
     def frames() -> Iterator[np.ndarray]:
         masks: dict[int, np.ndarray] = {}
@@ -117,7 +121,9 @@ def apply_recolor(op: Recolor, clip: Clip) -> Clip:
 def _load_rgba(path: Path) -> np.ndarray:
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
-        raise EditError("image is not readable", file=path, field="add.image", hint="use a PNG (with alpha) or JPEG")
+        raise EditError(
+            "image is not readable", file=path, field="add.image", hint="use a PNG (with alpha) or JPEG"
+        )
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGRA)
     elif img.shape[2] == 3:
@@ -137,7 +143,9 @@ def _sprite(rgba: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     return pre, a[..., None] if a.ndim == 2 else a
 
 
-def composite_at(frame: np.ndarray, pre: np.ndarray, alpha: np.ndarray, x: int, y: int, opacity: float) -> np.ndarray:
+def composite_at(
+    frame: np.ndarray, pre: np.ndarray, alpha: np.ndarray, x: int, y: int, opacity: float
+) -> np.ndarray:
     """Alpha-composite a premultiplied sprite at (x, y), clipped to the frame."""
     h, w = frame.shape[:2]
     sh, sw = alpha.shape[:2]
@@ -208,7 +216,9 @@ def apply_reframe(op: Reframe, clip: Clip) -> Clip:
     if op.mode == "subject":
         # a cheap first pass on small frames: the path must see the future to glide ahead of the subject
         raw = subject_centres(clip.frames(), clip.width)
-        centres = smooth_path(raw, clip.fps, op.smooth_seconds, max_speed=max(1.0, clip.width / float(clip.fps) / 3))
+        centres = smooth_path(
+            raw, clip.fps, op.smooth_seconds, max_speed=max(1.0, clip.width / float(clip.fps) / 3)
+        )
     boxes = crop_boxes(op.mode, clip.width, clip.height, clip.count, aspect, centres=centres, zoom=op.zoom,
                        pan_from=op.pan_from, pan_to=op.pan_to)  # fmt: skip
 
@@ -236,7 +246,10 @@ def apply_trim(op: Trim, clip: Clip) -> Clip:
                 yield frame
 
     return clip.with_frames(
-        frames, count=end - op.start, audio_start=clip.source_seconds(op.start), audio_end=clip.source_seconds(end)
+        frames,
+        count=end - op.start,
+        audio_start=clip.source_seconds(op.start),
+        audio_end=clip.source_seconds(end),
     )
 
 

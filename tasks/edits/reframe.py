@@ -103,11 +103,15 @@ def crop_boxes(mode: str, width: int, height: int, count: int, aspect: Fraction,
             f = pan_from + (pan_to - pan_from) * (t * t * (3 - 2 * t))
             boxes.append(((width - cw) * f, (height - ch) / 2, cw, ch))
         else:
-            raise EditError(f"unknown reframe mode {mode!r}", field="mode", hint="subject, center, push_in or pan")
+            raise EditError(
+                f"unknown reframe mode {mode!r}", field="mode", hint="subject, center, push_in or pan"
+            )
     return boxes
 
 
-def render_crop(frame: np.ndarray, box: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
+def render_crop(
+    frame: np.ndarray, box: tuple[float, float, float, float], size: tuple[int, int]
+) -> np.ndarray:
     """Crop ``box`` (sub-pixel) and scale it to ``size`` (w, h) with one affine warp."""
     x, y, w, h = box
     ow, oh = size

@@ -9,7 +9,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-
 INSET = 0.15
 
 
@@ -49,7 +48,10 @@ class BoxTracker:
         th, tw = self.template.shape[:2]
         bx, by, bbw, bbh = self.box
         x, y = (bx + INSET * bbw) * self.scale, (by + INSET * bbh) * self.scale
-        px, py = x + self.velocity[0] * self.scale, y + self.velocity[1] * self.scale  # constant-velocity guess
+        px, py = (
+            x + self.velocity[0] * self.scale,
+            y + self.velocity[1] * self.scale,
+        )  # constant-velocity guess
         mx, my = max(8, tw), max(8, th)  # search a window one box-size around the last position
         x0, y0 = int(max(0, x - mx)), int(max(0, y - my))
         x1, y1 = int(min(g.shape[1], x + tw + mx)), int(min(g.shape[0], y + th + my))

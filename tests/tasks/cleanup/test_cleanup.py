@@ -29,7 +29,7 @@ def _clean_frames(tmp: Path) -> list[np.ndarray]:
     n = N // 4
     sources = [f"mandelbrot=size={W}x{H}:rate=24:start_scale=0.5",
                f"testsrc2=size={W}x{H}:rate=24,scroll=horizontal=0.02:vertical=0.01",
-               f"life=size={W}x{H}:rate=24:ratio=0.3:mold=8:life_color=#40ff60:death_color=#b02040:mold_color=#102080",
+               f"life=size={W}x{H}:rate=24:seed=7:ratio=0.3:mold=8:life_color=#40ff60:death_color=#b02040:mold_color=#102080",
                f"gradients=size={W}x{H}:rate=24:speed=0.08:n=4"]  # fmt: skip
     args: list[str] = []
     for src in sources:
@@ -61,7 +61,9 @@ def _psnr(a: list[np.ndarray], b: list[np.ndarray], mask: np.ndarray) -> float:
 def logos(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("logos")
     clean = _clean_frames(tmp)
-    semi = logo_layer(H, W, box=(W - 92, 8, 84, 30), opacity=0.45, colour=(255, 255, 255), text_colour=(30, 30, 30))
+    semi = logo_layer(
+        H, W, box=(W - 92, 8, 84, 30), opacity=0.45, colour=(255, 255, 255), text_colour=(30, 30, 30)
+    )
     opaque = logo_layer(H, W, box=(8, 8, 70, 26), opacity=1.0, colour=(200, 30, 40))
     frames = [f for f, _ in overlay_frames(iter(clean), FPS, layers=(semi, opaque))]
     src = _write(tmp / "logos.mp4", frames, audio=True)
@@ -132,7 +134,13 @@ def subtitled(tmp_path_factory):
     spec = SubtitleTrackSpec(LATIN_LINES, cue_seconds=1.0)
     pairs = list(overlay_frames(iter(clean), FPS, subtitles=spec))
     src = _write(tmp / "subs.mp4", [f for f, _ in pairs])
-    return {"tmp": tmp, "clean": clean, "frames": [f for f, _ in pairs], "masks": [m for _, m in pairs], "src": src}
+    return {
+        "tmp": tmp,
+        "clean": clean,
+        "frames": [f for f, _ in pairs],
+        "masks": [m for _, m in pairs],
+        "src": src,
+    }
 
 
 def test_subtitles_are_found_per_frame_and_segmented_at_cue_changes(subtitled):
@@ -157,7 +165,9 @@ def test_subtitle_removal_beats_leaving_them(subtitled, tmp_path):
     union = np.zeros((H, W), bool)
     for m in subtitled["masks"]:
         union |= m
-    assert _psnr(cleaned, subtitled["clean"], union) > _psnr(subtitled["frames"], subtitled["clean"], union) + 6
+    assert (
+        _psnr(cleaned, subtitled["clean"], union) > _psnr(subtitled["frames"], subtitled["clean"], union) + 6
+    )
 
 
 def test_bad_inputs_fail_with_clear_errors(logos, tmp_path):
@@ -201,14 +211,20 @@ def test_real_captions_clip_keeps_audio_cover_and_frames(tmp_path):
     a, b = open_source(real), open_source(out)
     assert result.detection["subtitles"]["cues"], "the real clip's captions were not found"
     assert _audio_packets(real) == _audio_packets(out)
-    assert b.frames == a.frames and b.fps == a.fps and len(b.attached_pic_indices) == len(a.attached_pic_indices) == 1
+    assert (
+        b.frames == a.frames
+        and b.fps == a.fps
+        and len(b.attached_pic_indices) == len(a.attached_pic_indices) == 1
+    )
 
 
 @pytest.mark.slow
 def test_tears_of_steel_semi_transparent_mark_is_recovered(tmp_path):
     real = shared_fixture("video", "tears_of_steel_640x360.mp4")
     clean = [f for i, f in iter_frames(real) if i < 144]
-    layer = logo_layer(360, 640, box=(500, 16, 120, 44), opacity=0.45, colour=(255, 255, 255), text_colour=(30, 30, 30))
+    layer = logo_layer(
+        360, 640, box=(500, 16, 120, 44), opacity=0.45, colour=(255, 255, 255), text_colour=(30, 30, 30)
+    )
     frames = [f for f, _ in overlay_frames(iter(clean), Fraction(24), layers=(layer,))]
     src = tmp_path / "tos.mp4"
     with FrameWriter(src, width=640, height=360, fps=Fraction(24), encoding=LOSSLESS) as wr:

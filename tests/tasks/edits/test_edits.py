@@ -62,7 +62,9 @@ def test_recolor_follows_the_square_and_keeps_luminance(clip, tmp_path):
     i = N - 1
     x = 60 + 2 * i
     patch_src, patch_dst = src[i][80:100, x + 10 : x + 30], dst[i][80:100, x + 10 : x + 30]
-    assert patch_dst[..., 1].mean() > patch_dst[..., 0].mean() + 40  # red became green where the square now is
+    assert (
+        patch_dst[..., 1].mean() > patch_dst[..., 0].mean() + 40
+    )  # red became green where the square now is
     lum = lambda p: cv2.cvtColor(p, cv2.COLOR_RGB2Lab)[..., 0].astype(float).mean()  # noqa: E731
     assert abs(lum(patch_src) - lum(patch_dst)) < 8
 
@@ -75,12 +77,22 @@ def test_add_composites_an_image_that_follows_the_square(clip, tmp_path):
     rgba[:5, :5, 3] = 0  # a transparent corner: alpha is honoured
     cv2.imwrite(str(sticker), rgba)
     out = tmp_path / "add.mp4"
-    apply_edits(clip, [parse_edit({"op": "add", "image": str(sticker), "box": [70, 30, 20, 20], "follow": [60, 70, 40, 40]})], out)
+    apply_edits(
+        clip,
+        [
+            parse_edit(
+                {"op": "add", "image": str(sticker), "box": [70, 30, 20, 20], "follow": [60, 70, 40, 40]}
+            )
+        ],
+        out,
+    )
     last = _frames(out)[-1]
     dx = 2 * (N - 1)
     blue = last[40, 80 + dx]
     assert blue[2] > 180 and blue[0] < 80, blue  # the sticker moved with the square
-    assert not (last[31, 71 + dx][2] > 180 and last[31, 71 + dx][0] < 80)  # transparent corner shows the picture
+    assert not (
+        last[31, 71 + dx][2] > 180 and last[31, 71 + dx][0] < 80
+    )  # transparent corner shows the picture
 
 
 def test_cube_lut_round_trip_and_trilinear_identity(tmp_path):
@@ -97,7 +109,9 @@ def test_cube_lut_round_trip_and_trilinear_identity(tmp_path):
     # red varies fastest in the file: a LUT that swaps red and blue proves the axis order
     swap = Lut3D(identity.table[..., ::-1].copy())
     write_cube(swap, tmp_path / "swap.cube")
-    assert np.allclose(trilinear(parse_cube(tmp_path / "swap.cube"), np.array([0.9, 0.2, 0.1])), [0.1, 0.2, 0.9], atol=1e-5)
+    assert np.allclose(
+        trilinear(parse_cube(tmp_path / "swap.cube"), np.array([0.9, 0.2, 0.1])), [0.1, 0.2, 0.9], atol=1e-5
+    )
 
 
 def test_bad_cube_names_the_line(tmp_path):
@@ -131,7 +145,11 @@ def test_named_looks_change_colour_as_named(name):
 
 def test_grade_trim_retime_keep_audio_in_step(clip, tmp_path):
     out = tmp_path / "timed.mp4"
-    ops = [Grade(look="warm"), parse_edit({"op": "trim", "start": 6, "end": 42}), parse_edit({"op": "retime", "speed": 1.5})]
+    ops = [
+        Grade(look="warm"),
+        parse_edit({"op": "trim", "start": 6, "end": 42}),
+        parse_edit({"op": "retime", "speed": 1.5}),
+    ]
     result = apply_edits(clip, ops, out)
     info = probe(out, count_frames=True)
     assert result.frames == info.video.frames == 24  # 36 frames at 1.5x
@@ -164,7 +182,9 @@ def test_reframe_to_vertical(clip, tmp_path, mode):
 
 def test_edit_list_errors_carry_line_and_field(tmp_path):
     f = tmp_path / "edits.yaml"
-    f.write_text("edits:\n  - op: trim\n    start: 0\n    end: 10\n  - op: recolor\n    box: [0, 0, 0, 10]\n    hue_shift: 30\n")
+    f.write_text(
+        "edits:\n  - op: trim\n    start: 0\n    end: 10\n  - op: recolor\n    box: [0, 0, 0, 10]\n    hue_shift: 30\n"
+    )
     with pytest.raises(EditError, match=r"edits.yaml:5 \[box\]"):
         load_edits(f)
     f.write_text("- op: blur\n")
