@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -35,20 +36,28 @@ def assemble_episode(
         gain = 0.0
         for _ in range(4):
             join_and_mux(shot_videos, mix_wav, tmp, audio_bitrate=audio_bitrate, durations=durations, gain_db=gain)
-            peak = encoded_true_peak(tmp)
+            lufs, peak = encoded_loudness(tmp)
             if peak <= true_peak_dbtp:
                 break
             # The AAC encode overshoots the mix's limiter on dense transients: trim by the excess and re-encode.
             gain -= peak - true_peak_dbtp + 0.05
+        # QC reads this instead of decoding the same bytes again (the measurement is of this very file).
+        loudness_sidecar(tmp).write_text(json.dumps({"integrated_lufs": lufs, "true_peak_dbtp": peak, "gain_db": gain}))
+    loudness_sidecar(tmp).replace(loudness_sidecar(path))
     return str(path), False
 
 
-def encoded_true_peak(path: str | Path) -> float:
-    """True peak (dBTP, BS.1770 4× oversampled) of the encoded audio in ``path``."""
+def loudness_sidecar(episode: str | Path) -> Path:
+    episode = Path(episode)
+    return episode.with_name(episode.name + ".loudness.json")
+
+
+def encoded_loudness(path: str | Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of the encoded audio in ``path``, BS.1770."""
     from tasks.assembly.qc import decode_audio
     from tasks.audio.mix import measure
 
-    return measure(decode_audio(path))[1]
+    return measure(decode_audio(path))
 
 
 def check_output_dir(out: str | Path) -> Path:
@@ -69,8 +78,14 @@ def check_output_dir(out: str | Path) -> Path:
 
 
 def copy_atomic(src: str | Path, dest: Path) -> Path:
+    """Put ``src`` at ``dest`` atomically: a hard link when both are on one filesystem (stems and episodes are
+    hundreds of MB and immutable in the store), a copy otherwise."""
     with atomic_path(dest) as tmp:
-        shutil.copyfile(src, tmp)
+        try:
+            tmp.unlink()
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
     return dest
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -29,6 +30,19 @@ def decode_audio(path: str | Path, rate: int = 48_000) -> np.ndarray:
     return np.concatenate(chunks, axis=1).T.astype(np.float32)
 
 
+def audio_duration(path: str | Path) -> float:
+    """Seconds of decodable audio: the sum of the decoded frames' sample counts (priming trimmed by the decoder)."""
+    import av
+
+    samples, rate = 0, 48_000
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate or rate
+        for frame in container.decode(stream):
+            samples += frame.samples
+    return samples / rate
+
+
 def measure_qc(path: str | Path, spec: DeliverySpec | None = None) -> dict:
     """Facts about ``path`` and a pass/fail list against ``spec``."""
     from tasks.audio.mix import measure
@@ -36,9 +50,16 @@ def measure_qc(path: str | Path, spec: DeliverySpec | None = None) -> dict:
     spec = spec or DeliverySpec()
     info = probe(path, count_frames=True)
     v, a = info.video, info.audio
-    audio = decode_audio(path) if a else np.zeros((0, 2), np.float32)
-    lufs, tp = measure(audio) if len(audio) else (float("-inf"), float("-inf"))
-    audio_seconds = len(audio) / 48_000
+    sidecar = Path(str(path) + ".loudness.json")
+    if a and sidecar.is_file():
+        # Written by assembly when it measured this very file; the decoded length comes from the stream.
+        measured = json.loads(sidecar.read_text())
+        lufs, tp = measured["integrated_lufs"], measured["true_peak_dbtp"]
+        audio_seconds = audio_duration(path)
+    else:
+        audio = decode_audio(path) if a else np.zeros((0, 2), np.float32)
+        lufs, tp = measure(audio) if len(audio) else (float("-inf"), float("-inf"))
+        audio_seconds = len(audio) / 48_000
     video_seconds = float(v.frames / v.fps) if v and v.fps else 0.0
     checks = {
         "resolution": bool(v and (v.width, v.height) == (spec.width, spec.height)),
