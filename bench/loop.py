@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=4, help="takes per shot")
     parser.add_argument("--steps", type=int, default=150, help="fine-tuning steps per round")
     parser.add_argument("--eval-prompts", type=int, default=48)
-    parser.add_argument("--beta", type=float, default=200.0)
+    parser.add_argument("--beta", type=float, default=50.0, help="Diffusion-DPO temperature")
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument(
         "--sft-weight", type=float, default=1.0, help="weight of the rectified-flow loss on positives"

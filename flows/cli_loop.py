@@ -66,7 +66,7 @@ def retrain(
     eval_steps: int | None = typer.Option(
         None, "--eval-steps", min=1, help="sampler steps (default: checkpoint's)"
     ),
-    beta: float = typer.Option(200.0, "--beta", min=0.0, help="Diffusion-DPO temperature"),
+    beta: float = typer.Option(50.0, "--beta", min=0.0, help="Diffusion-DPO temperature"),
 ) -> None:
     """Build the dataset, fine-tune, evaluate parent and child, register the child (promoted if better)."""
     from storage.db import database_url

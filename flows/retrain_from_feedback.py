@@ -55,7 +55,7 @@ def retrain_from_feedback(
     batch_size: int = 4,
     pair_batch: int = 4,
     lr: float = 2e-4,
-    beta: float = 200.0,
+    beta: float = 50.0,
     sft_weight: float = 1.0,
     dpo_weight: float = 1.0,
     threads: int = 1,

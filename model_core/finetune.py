@@ -374,7 +374,7 @@ def finetune(
     batch_size: int = 4,
     pair_batch: int = 4,
     lr: float = 2e-4,
-    beta: float = 200.0,
+    beta: float = 50.0,
     sft_weight: float = 1.0,
     dpo_weight: float = 1.0,
     ema: float = 0.98,
