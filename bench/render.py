@@ -74,7 +74,8 @@ def moviepy_peer(out: Path, work: Path) -> float:
         layers.append(txt.with_start(ev.start / 1000).with_duration((ev.end - ev.start) / 1000).with_position(("center", 1380)))
     comp = CompositeVideoClip(layers, size=base.size).with_audio(AudioFileClip(str(out / "stems" / "dialogue.wav")))
     comp.write_videofile(
-        str(work / "moviepy.mp4"), fps=30, codec="libx264", preset="veryfast", audio_codec="aac", logger=None, threads=2
+        str(work / "moviepy.mp4"), fps=30, codec="libx264", preset="veryfast", audio_codec="aac", logger=None, threads=2,
+        temp_audiofile=str(work / "moviepy_audio.m4a"),
     )
     return time.perf_counter() - t0
 
