@@ -517,10 +517,13 @@ def detect_subtitles(
     for first, last in cues:
         masks = [unpack(i) for i in range(first, last + 1)]
         vote = np.mean(masks, axis=0)
+        sliver = False
         if vote.max() == 0 or (last - first + 1) < min_len:
-            # Too short to be a cue unless it is a sliver of a neighbour cue with text: keep raw masks then.
+            # Too short to be a cue unless it is a sliver of a neighbour cue with text: keep raw masks then,
+            # as part of that cue (text flickering over a busy background is not a new cue every frame).
             if vote.max() == 0 or (last - first + 1) >= min_len or not kept or kept[-1][1] != first - 1:
                 continue
+            sliver = True
         stable = vote >= 0.5
         if whole_band:
             band_mask = np.zeros_like(stable)
@@ -543,7 +546,10 @@ def detect_subtitles(
             if small > 1:
                 full = cv2.resize(full, (w, h), interpolation=cv2.INTER_NEAREST)
             packed[i] = np.packbits(full.astype(bool)).tobytes()
-        kept.append((first, last))
+        if sliver:
+            kept[-1] = (kept[-1][0], last)
+        else:
+            kept.append((first, last))
     return SubtitleTrack(h, w, tuple(packed), tuple(kept), tuple(confs))
 
 
