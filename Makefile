@@ -18,12 +18,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	@mkdir -p $(PREFECT_HOME)
 	$(BIN)/reelwright render examples/the_last_delivery.fountain --out out/demo
 
 demo-zh: $(STAMP)
+	@mkdir -p $(PREFECT_HOME)
 	$(BIN)/reelwright render examples/hongbao.md --out out/demo-zh
 
 test: $(STAMP)
+	@mkdir -p $(PREFECT_HOME)
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)

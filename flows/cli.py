@@ -18,6 +18,9 @@ from schemas.errors import ReelwrightError
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # The ephemeral API can take longer than Prefect's 20 s default to start on a busy 2-core machine.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+if os.environ.get("PREFECT_HOME"):
+    # Prefect creates its home without parents; a fresh clone has no .reelwright/ yet (the Makefile points there).
+    os.makedirs(os.path.expanduser(os.environ["PREFECT_HOME"]), exist_ok=True)
 
 COMMAND_MODULES: tuple[str, ...] = (
     "flows.cli_render",
