@@ -57,13 +57,6 @@ class Timing:
     scene_samples: tuple[int, ...]
 
 
-def _read_script_text(path: Path) -> str:
-    """The script's text; unreadable, binary or non-UTF-8 files raise a ScriptError naming the file and the fix."""
-    from tasks.script.source import read_text
-
-    return read_text(path)
-
-
 def _load_plan(path: str) -> ShotPlan:
     from pydantic import ValidationError
 
@@ -154,7 +147,9 @@ def preflight(
     if music and not Path(music).is_file():
         raise ConfigError("no such music file", file=music, field="--music", hint="pass an existing audio file")
     path = Path(script_path)
-    text = _read_script_text(path)
+    from tasks.script.source import read_text
+
+    text = read_text(path)  # unreadable, binary or non-UTF-8 files raise a ScriptError naming the file and fix
     script = parse_text(text, source=str(path), format=None)
     out_dir = check_output_dir(out)
     return out_dir, path, text, script
@@ -163,15 +158,12 @@ def preflight(
 def _stored_casting(db: str, series: str) -> dict | None:
     from storage.db import make_engine, migrate, session_scope
     from storage.repository import casting_for_series
-    from tasks.audio.casting import Voice
-
-    def voice_from_dict(d: dict) -> Voice:
-        return Voice(**d)
+    from tasks.audio.casting import voice_from_dict
 
     migrate(db)
     with session_scope(make_engine(db)) as session:
         stored = casting_for_series(session, series)
-    return {name: voice_from_dict(v) for name, v in stored.items()} if stored else None
+    return {name: voice_from_dict(v, field=f"casting.{name}") for name, v in stored.items()} if stored else None
 
 
 def voice(job: Job, key: LineKey) -> VoicedLine:

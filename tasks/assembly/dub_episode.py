@@ -37,14 +37,16 @@ def _load(render_dir: Path) -> tuple[ShotPlan, dict, dict]:
 
 def dub_episode(render_dir: str | Path, lang: str, *, sidecar: str | Path | None = None, tts: str = "espeak") -> dict:
     from tasks.assembly.subtitles import cues_from_lines, write_srt, write_vtt
-    from tasks.audio.casting import Voice
+    from tasks.audio.casting import voice_from_dict
     from tasks.audio.dub import DubLine, dialogue_track, dub_lines, find_sidecar, line_translations, unfit
     from tasks.audio.mix import mix_episode
     from tasks.audio.wav import read_wav, write_wav
 
     render_dir = Path(render_dir)
     plan, timing, casting_raw = _load(render_dir)
-    casting = {name: Voice(**v) for name, v in casting_raw.items()}
+    casting = {
+        name: voice_from_dict(v, file=render_dir / "casting.json", field=name) for name, v in casting_raw.items()
+    }
     planned = [line for shot in plan.shots() for line in shot.dialogue]
     placed_lines = timing["lines"]
     if len(planned) != len(placed_lines):
