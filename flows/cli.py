@@ -60,9 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # click usage errors, then bugs
         import click
 
-        if isinstance(exc, click.ClickException):
+        # typer >= 0.20 raises its vendored click's exceptions, which are not ``click.ClickException``
+        if isinstance(exc, click.ClickException | typer.exceptions.TyperException) and hasattr(exc, "show"):
             exc.show()
-            return exc.exit_code
+            return getattr(exc, "exit_code", 2)
         if os.environ.get("REELWRIGHT_DEBUG"):
             raise
         typer.secho(
