@@ -149,24 +149,49 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     return mask | holes
 
 
-def _persistent_regions(
-    stats: _Persistence, min_area: int, max_area: float = 0.2, strength: float = 14.0, coherence: float = 0.85
-) -> tuple[np.ndarray, float, list]:
-    """Mask of marks from persistence statistics; components must sit in a changing picture."""
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """One persistent-edge blob and what tells a mark from scene content.
+
+    ``ring_std``/``ring_low``: median / 20th percentile temporal std just outside (does the picture change);
+    ``inside_std``: median temporal std inside (an overlay hides or scales the background's variation);
+    ``coherence``: median |mean gradient| / mean |gradient| on its edges (1.0 = the edge never moves: an
+    overlay; a scene edge under a shaking camera or a moving subject jitters below ~0.9);
+    ``border``: distance of the blob to the nearest frame edge per short side (marks sit near edges).
+    """
+
+    box: tuple[int, int, int, int]
+    comp: np.ndarray  # (bh, bw) bool inside ``box``
+    ring_std: float
+    ring_low: float
+    inside_std: float
+    coherence: float
+    edge_frac: float
+    edge_strength: float
+    border: float
+
+
+def _candidates(
+    stats: _Persistence, min_area: int, strength: float = 14.0, coherence: float = 0.85
+) -> list[_Candidate]:
+    """Blobs enclosed by persistent edges (holes filled, broken badge outlines closed by their hull)."""
     coherent, mag, std = stats.maps()
     h, w = coherent.shape
-    edges = (coherent > strength) & (coherent > coherence * mag)
+    ratio = coherent / np.maximum(mag, 1e-6)
+    edges = (coherent > strength) & (ratio > coherence)
+    # Long straight edges (letterbox and pillarbox bars, window frames of a static shot) are scene, not marks,
+    # and would otherwise join a nearby mark into one blob too big to keep.
+    lines = cv2.morphologyEx(edges.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, int(0.4 * w)), np.uint8))
+    lines |= cv2.morphologyEx(edges.astype(np.uint8), cv2.MORPH_OPEN, np.ones((int(0.4 * h), 1), np.uint8))
+    edges &= ~cv2.dilate(lines, np.ones((3, 3), np.uint8)).astype(bool)
     k = max(3, int(round(min(h, w) / 120)) | 1)
     closed = cv2.morphologyEx(
         edges.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     )
     region = _fill_holes(closed.astype(bool))
     n, labels, cc, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), connectivity=8)
-    keep = np.zeros_like(region)
-    confs: list[float] = []
-    boxes: list[tuple[int, int, int, int]] = []
-    found: list[tuple[float, np.ndarray, tuple[int, int, int, int]]] = []
     ring_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+    out: list[_Candidate] = []
     for i in range(1, n):
         x, y, bw, bh, area = cc[i]
         if area < min_area or bw * bh > 0.25 * h * w:
@@ -187,18 +212,63 @@ def _persistent_regions(
         local[y - y0 : y - y0 + bh, x - x0 : x - x0 + bw] = comp
         ring = cv2.dilate(local, ring_k).astype(bool) & ~local.astype(bool)
         ring_vals = std[y0:y1, x0:x1][ring]
-        ring_std = float(np.median(ring_vals)) if ring.any() else 0.0
-        ring_low = float(np.percentile(ring_vals, 20)) if ring.any() else 0.0
-        edge_frac = float(edges[y : y + bh, x : x + bw][comp].mean())
-        edge_strength = float(
-            np.median(coherent[y : y + bh, x : x + bw][comp & edges[y : y + bh, x : x + bw]])
-        )
-        # A mark over a static background cannot be told from the background: require the picture to change.
-        if ring_std < 12.0 or ring_low < 9.0 or edge_frac < 0.04:
+        on_edge = comp & edges[y : y + bh, x : x + bw]
+        on_coh, on_ratio = coherent[y : y + bh, x : x + bw][on_edge], ratio[y : y + bh, x : x + bw][on_edge]
+        out.append(
+            _Candidate(
+                box=(int(x), int(y), int(bw), int(bh)), comp=comp,
+                ring_std=float(np.median(ring_vals)) if ring.any() else 0.0,
+                ring_low=float(np.percentile(ring_vals, 20)) if ring.any() else 0.0,
+                inside_std=float(np.median(std[y : y + bh, x : x + bw][comp])),
+                coherence=float(np.median(on_ratio)) if on_edge.any() else 0.0,
+                edge_frac=float(on_edge.sum() / comp.sum()),
+                edge_strength=float(np.median(on_coh)) if on_edge.any() else 0.0,
+                border=min(x, y, w - x - bw, h - y - bh) / float(min(h, w)),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _mark_confidence(c: _Candidate, frame_area: int) -> float:
+    """How sure we are that ``c`` is an overlay (0 = scene content).
+
+    Where the picture around the blob changes, an overlay's edges never move (coherence ≈ 1) and it hides
+    (opaque) or scales by ``1−α`` (see-through) the background's variation, so it varies less than its ring;
+    scene edges near motion jitter and a moving subject varies more inside than around.
+    Where the picture around it is static, persistence says nothing: only a blob that is frozen far below the
+    ring's sensor/compression noise, with edges that never move, near a frame edge (where channel bugs and
+    generator marks sit) and small, counts — an opaque badge over a static shot.
+    """
+    if c.edge_frac < 0.04:
+        return 0.0
+    if c.ring_std >= 12.0 and c.ring_low >= 9.0:
+        if c.coherence < 0.94 or c.inside_std > 0.8 * c.ring_std:
+            return 0.0
+        return min(1.0, c.ring_low / 15.0) * min(1.0, c.edge_strength / 25.0)
+    if (
+        c.coherence >= 0.99 and c.border <= 0.1 and c.edge_frac >= 0.1 and c.ring_std >= 1.0
+        and c.inside_std <= 0.35 * c.ring_std and c.comp.sum() <= 0.05 * frame_area
+    ):  # fmt: skip
+        return 0.5 * min(1.0, c.edge_strength / 25.0)
+    return 0.0
+
+
+def _persistent_regions(
+    stats: _Persistence, min_area: int, max_area: float = 0.2, strength: float = 14.0, coherence: float = 0.85
+) -> tuple[np.ndarray, float, list]:
+    """Mask of marks from persistence statistics; components must sit in a changing picture."""
+    h, w = stats.mean.shape
+    keep = np.zeros((h, w), bool)
+    confs: list[float] = []
+    boxes: list[tuple[int, int, int, int]] = []
+    found: list[tuple[float, np.ndarray, tuple[int, int, int, int]]] = []
+    for c in _candidates(stats, min_area, strength, coherence):
+        conf = _mark_confidence(c, h * w)
+        if conf == 0.0:
             continue
-        confs.append(min(1.0, ring_low / 15.0) * min(1.0, edge_strength / 25.0))
-        boxes.append((int(x), int(y), int(bw), int(bh)))
-        found.append((confs[-1], comp, (x, y, bw, bh)))
+        confs.append(conf)
+        boxes.append(c.box)
+        found.append((confs[-1], c.comp, c.box))
     # Marks are small: keep the most confident blobs up to ``max_area`` of the frame (a static scene is not a mark).
     budget = max_area * h * w
     for conf, comp, (x, y, bw, bh) in sorted(found, key=lambda f: -f[0]):
@@ -231,7 +301,9 @@ def detect_static_marks(
     if stats.n < 8:
         return np.zeros((src.height, src.width), bool)
     mask, _, _ = _persistent_regions(stats, min_area=max(24, src.height * src.width // 20000))
-    return mask
+    # The 3x3 gradient puts a mark's outline one pixel outside it on both sides: the filled outline is one
+    # pixel too wide all round (measured: IoU 0.92 → 0.98 on an opaque badge at 640x360).
+    return cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
 
 
 def _poisson_from_gradients(gx: np.ndarray, gy: np.ndarray, region: np.ndarray) -> np.ndarray:
@@ -274,7 +346,7 @@ def _poisson_from_gradients(gx: np.ndarray, gy: np.ndarray, region: np.ndarray) 
 
 def estimate_blend(
     path: str | Path, mask: np.ndarray, *, src: SourceVideo | None = None, max_samples: int = 120,
-    max_alpha: float = 0.72, confidence: float = 1.0,
+    max_alpha: float = 0.72, confidence: float = 1.0, grow: int = 1,
 ) -> MarkEstimate:  # fmt: skip
     """Estimate ``α·W`` and ``1−α`` inside ``mask`` from many frames.
 
@@ -285,6 +357,10 @@ def estimate_blend(
        deviations (pooled over the border: robust to the two pixels' backgrounds differing) and the constant.
     3. Pixels within two pixels of the border (anti-aliased edges, partial alpha) get their own ratio against
        their nearest outside pixel.
+
+    ``grow`` pixels are added round ``mask`` first, so anti-aliased edge pixels a mask (user-drawn or detected)
+    cuts through are inverted too: the estimate's ``mask`` is the removal region, one pixel wider than the mark
+    (measured on the bench's carphone opaque badge: +1 dB PSNR after removal, 0.93 → 0.80 IoU against alpha > 0).
     """
     src = src or open_source(path)
     h, w = mask.shape
@@ -294,7 +370,9 @@ def estimate_blend(
     x, y, bw, bh = _box(mask)
     pad = 6
     x0, y0, x1, y1 = max(0, x - pad), max(0, y - pad), min(w, x + bw + pad), min(h, y + bh + pad)
-    m = cv2.dilate(mask[y0:y1, x0:x1].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    m = mask[y0:y1, x0:x1].copy()
+    if grow > 0:
+        m = cv2.dilate(m.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
     ch, cw = m.shape
     step = max(1, src.frames // max_samples)
     crops = [
