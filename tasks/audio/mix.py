@@ -12,24 +12,31 @@ Order of work, and why:
    Before that, the dialogue's peaks are held to ``dialogue_crest_db`` over its speaking level (a smooth
    look-ahead peak limiter on the dialogue alone): raw TTS can peak 20 dB over its level, and leaving those peaks
    to the bus limiter would pull the music down with every loud syllable.
-3. **Loudness.** One gain brings the sum to ``target_lufs`` (ITU-R BS.1770 / EBU R128 integrated loudness via
-   pyloudnorm); a look-ahead true-peak limiter (4× oversampled peak detection) keeps it under ``true_peak_db``;
-   limiting lowers loudness, so gain and limiter are re-run until both hold.
+3. **Loudness.** One gain brings the sum to ``target_lufs`` (ITU-R BS.1770 / EBU R128 integrated loudness, read
+   as pyloudnorm reads it: tasks.audio.meter); a look-ahead true-peak limiter (4× oversampled peak detection) keeps
+   it under ``true_peak_db``; limiting lowers loudness, so gain and limiter are re-run until both hold. The
+   delivered mix is measured again, never predicted.
 The bus gain and the limiter's gain curve are applied to every stem alike, so ``dialogue + music + effects`` is
 the mix (to float32 rounding) and ``me`` (music + effects, the international track) lines up with it.
+
+Every pass over the samples goes block by block (``meter.spans``), and whole-programme work happens on 5 ms frames
+or 1 ms chunks: at 90 s a float64 stereo temporary is 69 MB, and making and faulting in dozens of those used to
+cost more than the arithmetic.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
 from schemas.errors import ReelwrightError
+from tasks.audio.meter import Reading, block_size, loudness, measure, read, rows, spans, true_peak
+
+__all__ = ["Mix", "MixError", "compress_dialogue", "duck_curve", "loudness", "measure", "mix_episode"]
+__all__ += ["speech_frames", "speech_to_music_db", "true_peak"]
 
 FRAME_MS = 5.0
-OVERSAMPLE = 4
 
 
 class MixError(ReelwrightError):
@@ -71,112 +78,29 @@ def _stereo(x: np.ndarray, name: str, n: int | None) -> np.ndarray:
     return a
 
 
-def _rows(x: np.ndarray, op) -> np.ndarray:
-    """``op`` folded across the channels of (n, ch): numpy's reduce over a 2-wide axis is ~10× slower than this."""
-    out = x[:, 0]
-    for ch in range(1, x.shape[1]):
-        out = op(out, x[:, ch])
-    return out
-
-
 def _db(power: float) -> float:
     return 10.0 * np.log10(power) if power > 0 else float("-inf")
 
 
-@lru_cache(maxsize=1)
-def _interpolator() -> np.ndarray:
-    """48-tap Kaiser-windowed sinc for 4× oversampling (12 taps per phase, the structure of BS.1770-4 Annex 2)."""
-    from scipy.signal import firwin
-
-    return OVERSAMPLE * firwin(48, 1.0 / OVERSAMPLE, window=("kaiser", 6.0))
-
-
-def true_peak(samples: np.ndarray) -> np.ndarray:
-    """Per-sample true peak (n,): the largest |value| of the 4× oversampled signal around each sample, all channels."""
-    from scipy.signal import upfirdn
-
-    x = np.asarray(samples, dtype=np.float32)  # float32 is ample for a peak reading and twice as fast
-    x = x.reshape(len(x), -1)
-    n = len(x)
-    taps = _interpolator().astype(np.float32)
-    delay = (len(taps) - 1) // 2  # the filter's group delay, in oversampled samples
-    peak = _rows(np.abs(x), np.maximum).astype(np.float64)
-    for ch in range(x.shape[1]):
-        up = upfirdn(taps, x[:, ch], up=OVERSAMPLE)[
-            delay : delay + OVERSAMPLE * n
-        ]  # full: upfirdn adds the tail
-        np.abs(up, out=up)
-        up = up.reshape(n, OVERSAMPLE)
-        peak = np.maximum(peak, np.maximum(np.maximum(up[:, 0], up[:, 1]), np.maximum(up[:, 2], up[:, 3])))
-    return peak
-
-
-# BS.1770-4 K-weighting at 48 kHz: a high shelf (head acoustics) then the RLB high-pass.
-_SHELF = ([1.53512485958697, -2.69169618940638, 1.19839281085285], [1.0, -1.69065929318241, 0.73248077421585])
-_RLB = ([1.0, -2.0, 1.0], [1.0, -1.99004745483398, 0.99007225036621])
-
-
-def k_weighted(x: np.ndarray) -> np.ndarray:
-    """K-weighted (n, ch) signal at 48 kHz (the sidechain of every loudness measurement)."""
-    from scipy.signal import lfilter
-
-    z = lfilter(*_SHELF, np.asarray(x, np.float64).reshape(len(x), -1), axis=0)
-    return lfilter(*_RLB, z, axis=0)
-
-
-def gated_loudness(z: np.ndarray, rate: int = 48_000) -> float:
-    """Integrated loudness of an already K-weighted (n, ch) signal: 400 ms blocks every 100 ms, −70 LUFS absolute
-    and −10 LU relative gates (BS.1770-4). Vectorised with cumulative sums, so re-measuring inside the mix loop
-    costs milliseconds; :func:`loudness` (pyloudnorm) stays the reference it is tested against."""
-    block, step = int(0.4 * rate), int(0.1 * rate)
-    power = _rows(z**2, np.add)  # channel weights are 1 for L and R
-    if len(power) < block:
-        power = np.concatenate([power, np.zeros(block - len(power))])
-    cs = np.concatenate([[0.0], np.cumsum(power)])
-    starts = np.arange(0, len(power) - block + 1, step)
-    blocks = (cs[starts + block] - cs[starts]) / block
-    with np.errstate(divide="ignore"):
-        lk = -0.691 + 10 * np.log10(blocks)
-    kept = blocks[lk > -70.0]
-    if len(kept) == 0:
-        return float("-inf")
-    relative = -0.691 + 10 * np.log10(kept.mean()) - 10.0
-    kept = blocks[(lk > -70.0) & (lk > relative)]
-    return float(-0.691 + 10 * np.log10(kept.mean()))
-
-
-def loudness(samples: np.ndarray, rate: int = 48_000) -> float:
-    """Integrated loudness (LUFS, BS.1770-4 gated, measured by pyloudnorm) of (n,) or (n, ch); silence gives -inf."""
-    import pyloudnorm
-
-    x = np.asarray(samples, dtype=np.float64)
-    x = x.reshape(len(x), -1)
-    if len(x) == 0 or not np.any(x):
-        return float("-inf")
-    block = int(0.4 * rate)
-    if len(x) < block:  # the gated measurement needs one 400 ms block; silence padding is gated out
-        x = np.concatenate([x, np.zeros((block - len(x), x.shape[1]))])
-    with np.errstate(divide="ignore"):
-        return float(pyloudnorm.Meter(rate).integrated_loudness(x))
-
-
-def measure(samples: np.ndarray, rate: int = 48_000) -> tuple[float, float]:
-    """(integrated loudness in LUFS, true peak in dBTP) per BS.1770-4. Silence gives (-inf, -inf)."""
-    x = np.asarray(samples)
-    if len(x) == 0 or not np.any(x):
-        return float("-inf"), float("-inf")
-    return loudness(x, rate), 20.0 * float(np.log10(true_peak(x).max()))
-
-
-def _frame_rms(x: np.ndarray, hop: int) -> np.ndarray:
-    """RMS per ``hop`` samples of (n,) or (n, ch) audio, power averaged over channels (not a downmix: a mono
-    sum would cancel wide, decorrelated music and under-read it)."""
-    power = np.asarray(x, np.float64) ** 2
-    power = _rows(power, np.add) / power.shape[1] if power.ndim == 2 else power
-    frames = len(power) // hop + (1 if len(power) % hop else 0)
-    padded = np.zeros(frames * hop, np.float64)
-    padded[: len(power)] = power
-    return np.sqrt(padded.reshape(frames, hop).mean(axis=1))
+def _frame_power(x: np.ndarray, hop: int, *, downmix: bool = False) -> np.ndarray:
+    """Mean power per ``hop`` samples of (n,) or (n, ch) audio, averaged over channels (not a downmix: a mono
+    sum would cancel wide, decorrelated music and under-read it) — or, with ``downmix``, of the channels' mean.
+    The last frame is zero-padded."""
+    a = np.asarray(x)
+    a = a.reshape(len(a), -1)
+    out = np.zeros(-(-len(a) // hop))
+    width = 1 if downmix else a.shape[1]
+    for s, e in spans(len(a), 256 * hop):  # whole frames per step
+        piece = a[s:e]
+        if downmix:
+            piece = (rows(piece.astype(np.float64), np.add) / a.shape[1])[:, None]
+        whole = (e - s) // hop
+        frames = piece[: whole * hop].reshape(whole, hop * width)
+        out[s // hop : s // hop + whole] = np.einsum("ij,ij->i", frames, frames, dtype=np.float64)
+        if (e - s) % hop:  # the programme's last, partial frame
+            rest = piece[whole * hop :].astype(np.float64).reshape(-1)
+            out[-1] = rest @ rest
+    return out / (hop * width)
 
 
 def _fill_short_gaps(active: np.ndarray, max_gap: int) -> np.ndarray:
@@ -194,16 +118,28 @@ def _fill_short_gaps(active: np.ndarray, max_gap: int) -> np.ndarray:
 
 def speech_frames(dialogue: np.ndarray, rate: int = 48_000, *, hold_ms: float = 400.0) -> np.ndarray:
     """Per 5 ms frame: is someone speaking? RMS above both −60 dBFS and 35 dB under the loud speech level."""
-    mono = np.asarray(dialogue, dtype=np.float64)
-    mono = _rows(mono, np.add) / mono.shape[1] if mono.ndim == 2 else mono
     hop = int(rate * FRAME_MS / 1000)
-    rms = _frame_rms(mono, hop)
+    rms = np.sqrt(_frame_power(dialogue, hop, downmix=True))
     loud = np.percentile(rms, 99) if len(rms) else 0.0
     threshold = max(10 ** (-60 / 20), loud * 10 ** (-35 / 20))
     active = rms > threshold
     if not active.any():
         return active
     return _fill_short_gaps(active, int(round(hold_ms / FRAME_MS)))
+
+
+def _block(rate: int) -> int:
+    """Samples per pass step at ``rate``: whole 5 ms frames and 1 ms chunks, ~1.3 s."""
+    return block_size(rate, int(rate * FRAME_MS / 1000), max(1, rate // 1000))
+
+
+def _gains(values: np.ndarray, step: float, n: int, rate: int, *, decibels: bool = False):
+    """Per pass step over the programme: (start, stop, gain (stop − start,)) — ``values`` given at the centres of
+    ``step``-sample frames, linearly interpolated to samples (in dB, then made linear, with ``decibels``)."""
+    centers = (np.arange(len(values)) + 0.5) * step
+    for s, e in spans(n, _block(rate)):
+        gain = np.interp(np.arange(s, e) + 0.5, centers, values)
+        yield s, e, np.exp(gain * (np.log(10.0) / 20)) if decibels else gain
 
 
 def duck_curve(
@@ -224,10 +160,10 @@ def duck_curve(
     release = max(release_ms / FRAME_MS, 1.0)
     amount = np.clip(np.maximum(1 - (nxt - idx) / attack, 1 - (idx - last) / release), 0.0, 1.0)
     amount = 0.5 - 0.5 * np.cos(np.pi * amount)
-    hop = rate * FRAME_MS / 1000
-    centers = (idx + 0.5) * hop
-    gain_db = np.interp(np.arange(n) + 0.5, centers, -duck_db * amount)
-    return (10 ** (gain_db / 20)).astype(np.float32)
+    gain = np.empty(n, np.float32)
+    for s, e, g in _gains(-duck_db * amount, rate * FRAME_MS / 1000, n, rate, decibels=True):
+        gain[s:e] = g
+    return gain
 
 
 def _phrases(active: np.ndarray) -> list[tuple[int, int]]:
@@ -244,8 +180,11 @@ def speech_to_music_db(
     Phrases shorter than 200 ms are skipped (a breath or a click says nothing about intelligibility).
     """
     hop = int(rate * FRAME_MS / 1000)
-    d = _frame_rms(dialogue, hop) ** 2
-    m = _frame_rms(music, hop) ** 2
+    return _phrase_ratio(_frame_power(dialogue, hop), _frame_power(music, hop), active)
+
+
+def _phrase_ratio(d: np.ndarray, m: np.ndarray, active: np.ndarray) -> float:
+    """:func:`speech_to_music_db` from per-frame dialogue and music powers."""
     ratios = [
         _db(d[a:b].mean()) - _db(m[a:b].mean())
         for a, b in _phrases(active)
@@ -274,68 +213,129 @@ def _limiter_gain(peaks: np.ndarray, ceiling: float, rate: int, smooth_ms: float
     return np.minimum(gain, 1.0)
 
 
-def _level(x: np.ndarray, mask: np.ndarray | None) -> float:
-    """Mean power (dB) of ``x`` over the samples in ``mask`` (or, without one, over its non-silent 5 ms frames)."""
-    if mask is not None:
-        return _db(float(np.mean(x[mask].astype(np.float64) ** 2))) if mask.any() else float("-inf")
-    rms = _frame_rms(x, 240)
-    live = rms[rms > 10 ** (-60 / 20)]
-    return _db(float(np.mean(live**2))) if len(live) else float("-inf")
+def _level(power: np.ndarray, active: np.ndarray | None, n: int, hop: int) -> float:
+    """Mean power (dB) of a signal of ``n`` samples, from its per-frame powers (:func:`_frame_power` with ``hop``),
+    over the frames in ``active`` (or, without them, over its non-silent frames)."""
+    if active is None:
+        live = power[np.sqrt(power) > 10 ** (-60 / 20)]
+        return _db(float(np.mean(live))) if len(live) else float("-inf")
+    if not active.any():
+        return float("-inf")
+    lengths = np.full(len(power), hop)
+    lengths[-1] = n - hop * (len(power) - 1)  # the last frame may be partial (its padding adds no power)
+    return _db(float(np.sum(power[active]) * hop / np.sum(lengths[active])))
 
 
 def compress_dialogue(
-    d: np.ndarray, speech: np.ndarray, rate: int = 48_000, *, ratio: float = 3.0, knee_db: float = 0.0
+    d: np.ndarray, active: np.ndarray, rate: int = 48_000, *, ratio: float = 3.0, knee_db: float = 0.0,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """A dialogue compressor: syllables louder than the speaking level (+``knee_db``) are pulled toward it at
     ``ratio``:1, so loud words stop poking out and the programme reaches −14 LUFS without heavy peak limiting.
 
-    Sidechain: 5 ms RMS frames; the gain takes the lowest value within ±10 ms (look-ahead: the attack completes
-    before the syllable) and is averaged over ±10 ms then ±25 ms (a ~50 ms release that does not flutter).
+    ``d`` is (n, ch); ``active`` marks the 5 ms speech frames (:func:`speech_frames`) the speaking level is measured
+    over; the result goes to ``out`` (may be ``d`` itself) or a new float32 array. Sidechain: 5 ms RMS frames; the
+    gain takes the lowest value within ±10 ms (look-ahead: the attack completes before the syllable) and is
+    averaged over ±10 ms then ±25 ms (a ~50 ms release that does not flutter).
     """
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-    level = _level(d, speech)
+    hop = int(rate * FRAME_MS / 1000)
+    power = _frame_power(d, hop)
+    level = _level(power, active, len(d), hop)
     if not np.isfinite(level):
         return d
-    hop = int(rate * FRAME_MS / 1000)
-    env_db = 20 * np.log10(np.maximum(_frame_rms(d, hop), 1e-9))
+    env_db = 20 * np.log10(np.maximum(np.sqrt(power), 1e-9))
     over = np.maximum(env_db - (level + knee_db), 0.0)
     gain_db = -(1.0 - 1.0 / ratio) * over
     gain_db = minimum_filter1d(gain_db, size=5, mode="nearest")
     gain_db = uniform_filter1d(uniform_filter1d(gain_db, size=5, mode="nearest"), size=11, mode="nearest")
-    centers = (np.arange(len(gain_db)) + 0.5) * hop
-    curve = 10 ** (np.interp(np.arange(len(d)) + 0.5, centers, gain_db) / 20)
-    return (d * curve[:, None]).astype(np.float32)
+    out = np.empty(d.shape, np.float32) if out is None else out
+    for s, e, gain in _gains(gain_db, hop, len(d), rate, decibels=True):
+        out[s:e] = d[s:e] * gain[:, None]
+    return out
 
 
-def _chunked(x: np.ndarray, chunk: int, op) -> np.ndarray:
-    """``op`` (np.max or np.sum) over consecutive ``chunk``-sample pieces of (n,), zero-padded at the end."""
-    pieces = -(-len(x) // chunk)
-    padded = np.zeros(pieces * chunk, x.dtype)
-    padded[: len(x)] = x
-    return op(padded.reshape(pieces, chunk), axis=1)
+def _limit_peaks(d: np.ndarray, ceiling: float, rate: int) -> np.ndarray:
+    """``d`` (n, ch) float32 with its sample peaks held under ``ceiling`` by the fast (0.75 ms) look-ahead limiter.
+
+    Block by block: each block's gain is computed over the block plus the limiter's reach either side (the
+    minimum filter and two moving averages see ±4·0.75 ms), so the gain is the whole-programme one."""
+    half = max(1, int(0.75 / 1000 * rate))
+    reach = 4 * half + 1
+    out = np.empty(d.shape, np.float32)
+    for s, e in spans(len(d), _block(rate)):
+        lo, hi = max(0, s - reach), min(len(d), e + reach)
+        gain = _limiter_gain(rows(np.abs(d[lo:hi]), np.maximum), ceiling, rate, smooth_ms=0.75)
+        out[s:e] = d[s:e] * gain[s - lo : e - lo, None]
+    return out
 
 
-def _bus_curve(
-    weighted: np.ndarray, peaks: np.ndarray, target: float, ceiling: float, gain: float, rate: int
-) -> np.ndarray:
-    """Gain × limiter curve (n,) that brings the bus to ``target`` LUFS with true peaks under ``ceiling``.
+@dataclass(frozen=True, eq=False)
+class _Balanced:
+    dialogue: np.ndarray
+    music: np.ndarray  # ducked; owned by the mix (not the caller's array), so it may be lowered in place
+    effects: np.ndarray
+    speech_to_music_db: float
 
-    Limiting lowers loudness, so gain and limiter alternate until the loudness holds. Both run on 1 ms chunks
-    (chunk peak maxima; chunk sums of K-weighted power): the curve is far slower than 1 ms, so loudness of the
-    curved bus is Σ curve² · power per chunk, and a chunk-level limiter whose windows span whole chunks never
-    exceeds any sample's required gain. The result is interpolated back to samples.
+
+def _balance(
+    d: np.ndarray,
+    m: np.ndarray,
+    fx: np.ndarray,
+    active: np.ndarray,
+    duck: np.ndarray,
+    levels: tuple[float, float, float],
+    dialogue_peak_db: float,
+    music_db: float,
+    effects_db: float,
+    min_ratio_db: float,
+    rate: int,
+) -> _Balanced:
+    """Dialogue peaks held at ``dialogue_peak_db`` (fast look-ahead limiter: single glottal pulses, not whole
+    syllables); music and effects set relative to the dialogue's speaking level; music ducked; the bed lowered
+    further if any phrase would sit less than ``min_ratio_db`` over it.
+
+    ``levels`` are the (dialogue speaking, music between lines, effects) levels in dB of the stems as given:
+    measured once by the caller, since only the dialogue changes from one call to the next."""
+    hop = int(rate * FRAME_MS / 1000)
+    speaking, music_level, fx_level = levels
+    music_gain = np.float32(1.0)
+    if np.isfinite(speaking):
+        d = _limit_peaks(d, 10 ** (dialogue_peak_db / 20), rate)
+    dialogue_power = _frame_power(d, hop)
+    if np.isfinite(speaking):
+        level = _level(dialogue_power, active, len(d), hop)
+        if np.isfinite(music_level):
+            music_gain = np.float32(10 ** ((level + music_db - music_level) / 20))
+        if np.isfinite(fx_level):
+            fx = fx * np.float32(10 ** ((level + effects_db - fx_level) / 20))
+    bed = np.empty(m.shape, np.float32)
+    for s, e in spans(len(m), _block(rate)):
+        bed[s:e] = (m[s:e] * music_gain) * duck[s:e, None]
+    ratio = _phrase_ratio(dialogue_power, _frame_power(bed, hop), active)
+    if ratio < min_ratio_db + 0.5:  # loud passages of the score: lower the whole bed, keep its shape
+        bed *= np.float32(10 ** ((ratio - min_ratio_db - 0.5) / 20))
+        ratio = _phrase_ratio(dialogue_power, _frame_power(bed, hop), active)
+    return _Balanced(d, bed, fx, ratio)
+
+
+def _bus_curve(reading: Reading, target: float, ceiling: float, gain: float) -> np.ndarray:
+    """Gain × limiter curve per 1 ms chunk that brings the bus to ``target`` LUFS with true peaks under ``ceiling``.
+
+    Limiting lowers loudness, so gain and limiter alternate until the loudness holds. Both run on the reading's
+    1 ms chunks (chunk peak maxima; chunk sums of K-weighted power): the curve is far slower than 1 ms, so loudness
+    of the curved bus is Σ curve² · power per chunk, and a chunk-level limiter whose windows span whole chunks never
+    exceeds any sample's required gain. The caller interpolates the curve back to samples.
     """
-    chunk = max(1, rate // 1000)
-    peak_c = _chunked(peaks, chunk, np.max)
-    power_c = _chunked(_rows(weighted**2, np.add), chunk, np.sum)
+    power_c, peak_c = reading.power, reading.peak
     block, step = 400, 100  # chunks: the BS.1770 400 ms / 100 ms gating blocks
     curve_c = np.full(len(peak_c), gain)
     for _ in range(12):
         curve_c = gain * _limiter_gain(peak_c * gain, ceiling, 1000)
         cs = np.concatenate([[0.0], np.cumsum(power_c * curve_c**2)])
         starts = np.arange(0, max(len(power_c) - block, 0) + 1, step)
-        blocks = (cs[np.minimum(starts + block, len(power_c))] - cs[starts]) / (block * chunk)
+        blocks = (cs[np.minimum(starts + block, len(power_c))] - cs[starts]) / (block * reading.chunk)
         with np.errstate(divide="ignore"):
             lk = -0.691 + 10 * np.log10(blocks)
         kept = blocks[lk > -70.0]
@@ -346,53 +346,40 @@ def _bus_curve(
         if abs(lufs - target) <= 0.02:
             break
         gain *= 10 ** ((target - lufs) / 20)
-    centers = (np.arange(len(curve_c)) + 0.5) * chunk
-    return np.interp(np.arange(len(peaks)) + 0.5, centers, curve_c)
+    return curve_c
 
 
-@dataclass(frozen=True, eq=False)
-class _Balanced:
-    dialogue: np.ndarray
-    music: np.ndarray  # ducked
-    effects: np.ndarray
-    speech_to_music_db: float
+def _curved_ratio(
+    d: np.ndarray, m: np.ndarray, curve: np.ndarray, chunk: int, active: np.ndarray, rate: int
+) -> float:
+    """:func:`speech_to_music_db` of ``d`` and ``m`` under the bus curve (per ``chunk`` samples), without keeping
+    the curved stems."""
+    hop = int(rate * FRAME_MS / 1000)
+    dialogue, music = np.zeros(len(active)), np.zeros(len(active))
+    for s, e, gain in _gains(curve, chunk, len(d), rate):
+        frames = slice(s // hop, s // hop + -(-(e - s) // hop))
+        dialogue[frames] = _frame_power(d[s:e] * gain[:, None], hop)
+        music[frames] = _frame_power(m[s:e] * gain[:, None], hop)
+    return _phrase_ratio(dialogue, music, active)
 
 
-def _balance(
-    d: np.ndarray,
-    m: np.ndarray,
-    fx: np.ndarray,
-    speech: np.ndarray,
-    active: np.ndarray,
-    duck: np.ndarray,
-    dialogue_peak_db: float,
-    music_db: float,
-    effects_db: float,
-    min_ratio_db: float,
-    rate: int,
-) -> _Balanced:
-    """Dialogue peaks held at ``dialogue_peak_db`` (fast look-ahead limiter: single glottal pulses, not whole
-    syllables); music and effects set relative to the dialogue's speaking level; music ducked; the bed lowered
-    further if any phrase would sit less than ``min_ratio_db`` over it."""
-    level = _level(d, speech)
-    if np.isfinite(level):
-        gain = _limiter_gain(
-            _rows(np.abs(d), np.maximum), 10 ** (dialogue_peak_db / 20), rate, smooth_ms=0.75
-        )
-        d = (d * gain[:, None]).astype(np.float32)
-        level = _level(d, speech)
-        music_level = _level(m, ~speech if (~speech).any() else None)
-        if np.isfinite(music_level):
-            m = m * np.float32(10 ** ((level + music_db - music_level) / 20))
-        fx_level = _level(fx, None)
-        if np.isfinite(fx_level):
-            fx = fx * np.float32(10 ** ((level + effects_db - fx_level) / 20))
-    m = m * duck[:, None]
-    ratio = speech_to_music_db(d, m, active, rate)
-    if ratio < min_ratio_db + 0.5:  # loud passages of the score: lower the whole bed, keep its shape
-        m = m * np.float32(10 ** ((ratio - min_ratio_db - 0.5) / 20))
-        ratio = speech_to_music_db(d, m, active, rate)
-    return _Balanced(d, m, fx, ratio)
+def _deliver(
+    parts: dict[str, np.ndarray], curve: np.ndarray, chunk: int, rate: int, given: tuple
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The stems under the bus curve (per ``chunk`` samples), their M&E and their sum, as float32. A stem array
+    the mix made itself is scaled in place; an array the caller passed (``given``) is never written to."""
+    n = len(parts["dialogue"])
+    stems = {
+        k: np.empty((n, 2), np.float32) if any(np.may_share_memory(x, g) for g in given) else x
+        for k, x in parts.items()
+    }
+    me, out = np.empty((n, 2), np.float32), np.empty((n, 2), np.float32)
+    for s, e, gain in _gains(curve, chunk, n, rate):
+        for k, x in parts.items():
+            stems[k][s:e] = x[s:e] * gain[:, None]
+        me[s:e] = stems["music"][s:e] + stems["effects"][s:e]
+        out[s:e] = stems["dialogue"][s:e] + me[s:e]
+    return stems | {"me": me}, out
 
 
 def mix_episode(
@@ -443,37 +430,28 @@ def mix_episode(
     speech = np.repeat(active, hop)[:n]
     speech = np.pad(speech, (0, n - len(speech)))
     duck = duck_curve(active, n, sample_rate, duck_db=duck_db, attack_ms=attack_ms, release_ms=release_ms)
-    d = compress_dialogue(d, speech, sample_rate, ratio=dialogue_ratio)
-    raw_level = _level(d, speech)
-    allowed_plr = (
-        true_peak_db - target_lufs + 1.0
-    )  # the bus limiter may take ~1 dB; the rest is dialogue's job
+    given = tuple(np.asarray(x) for x in (dialogue, effects, music))
+    in_place = not any(np.may_share_memory(d, g) for g in given)  # d is the mix's own (mono input made stereo)
+    d = compress_dialogue(d, active, sample_rate, ratio=dialogue_ratio, out=d if in_place else None)
+    raw_level = _level(_frame_power(d, hop), active, n, hop)
+    between = ~active if (~active).any() else None
+    levels = (raw_level, _level(_frame_power(m, hop), between, n, hop), _level(_frame_power(fx, hop), None, n, hop))
+    allowed_plr = true_peak_db - target_lufs + 1.0  # the bus limiter may take ~1 dB; the rest is dialogue's job
     crest = dialogue_crest_db
     for _ in range(4):
         bal = _balance(
-            d,
-            m,
-            fx,
-            speech,
-            active,
-            duck,
-            raw_level + crest,
-            music_db,
-            effects_db,
-            min_speech_to_music_db,
+            d, m, fx, active, duck, levels, raw_level + crest, music_db, effects_db, min_speech_to_music_db,
             sample_rate,
-        )
-        bus = bal.dialogue.astype(np.float64) + bal.music + bal.effects
-        weighted = k_weighted(bus)
-        lufs = gated_loudness(weighted, sample_rate)
+        )  # fmt: skip
+        reading = read([bal.dialogue, bal.music, bal.effects], sample_rate)
+        lufs = reading.lufs
         if not np.isfinite(lufs) or not np.isfinite(raw_level) or crest <= 6.0:
             break
-        excess = 20 * np.log10(max(float(np.abs(bal.dialogue).max()), 1e-12)) - lufs - allowed_plr
+        top = max(float(np.abs(bal.dialogue[s:e]).max()) for s, e in spans(n, _block(sample_rate)))
+        excess = 20 * np.log10(max(top, 1e-12)) - lufs - allowed_plr
         if excess <= 0.25:
             break
-        crest = max(
-            6.0, crest - excess
-        )  # speech peaks too far over the programme loudness: shave them further
+        crest = max(6.0, crest - excess)  # speech peaks too far over the programme loudness: shave them further
     d, m, fx, ratio = bal.dialogue, bal.music, bal.effects, bal.speech_to_music_db
 
     if not np.isfinite(lufs):
@@ -481,32 +459,23 @@ def mix_episode(
             "all three stems are silent", field="dialogue/effects/music", hint="check the rendered stems"
         )
     ceiling = 10 ** ((true_peak_db - 0.05) / 20)
-    bus = d.astype(np.float64) + m + fx
-    offset = loudness(bus, sample_rate) - lufs  # pyloudnorm against our fast meter, on this very programme
-    for _ in range(3):
-        peaks = true_peak(bus)  # a gain curve this smooth scales the true peak with it: detect once per bus
-        curve = _bus_curve(
-            weighted, peaks, target_lufs - offset, ceiling, 10 ** ((target_lufs - lufs) / 20), sample_rate
-        )
-        ratio = speech_to_music_db(d * curve[:, None], m * curve[:, None], active, sample_rate)
+    for attempt in range(3):
+        curve = _bus_curve(reading, target_lufs, ceiling, 10 ** ((target_lufs - lufs) / 20))
+        ratio = _curved_ratio(d, m, curve, reading.chunk, active, sample_rate)
         if ratio >= min_speech_to_music_db:
             break
         # heavy limiting presses loud syllables harder than the bed under them: lower the bed, mix again
-        m = m * np.float32(10 ** ((ratio - min_speech_to_music_db - 0.5) / 20))
-        bus = d.astype(np.float64) + m + fx
-        weighted = k_weighted(bus)
-    c = curve[:, None]
-    stems = {"dialogue": (d * c).astype(np.float32), "music": (m * c).astype(np.float32)}
-    stems["effects"] = (fx * c).astype(np.float32)
-    stems["me"] = (stems["music"] + stems["effects"]).astype(np.float32)
-    out = (stems["dialogue"] + stems["me"]).astype(np.float32)
-    lufs_out, tp = measure(out, sample_rate)
-    if (
-        tp > true_peak_db - 0.01
-    ):  # an inter-sample peak slipped past the smoothed curve: trim everything alike
+        m *= np.float32(10 ** ((ratio - min_speech_to_music_db - 0.5) / 20))  # the bed is the mix's own array
+        if attempt < 2:  # (after the third pass the lowered bed goes out under the last curve)
+            reading = read([d, m, fx], sample_rate)
+    stems, out = _deliver({"dialogue": d, "music": m, "effects": fx}, curve, reading.chunk, sample_rate, given)
+    delivered = read([out], sample_rate)  # the delivered mix, measured (as pyloudnorm measures it)
+    lufs_out, tp = delivered.lufs, delivered.true_peak_dbtp
+    if tp > true_peak_db - 0.01:  # an inter-sample peak slipped past the smoothed curve: trim everything alike
         trim = np.float32(10 ** ((true_peak_db - 0.05 - tp) / 20))
-        stems = {k: v * trim for k, v in stems.items()}
-        out = out * trim
+        for v in stems.values():
+            v *= trim
+        out *= trim
         lufs_out, tp = lufs_out + 20 * np.log10(trim), tp + 20 * np.log10(trim)
     return Mix(
         mix=out, stems=stems, integrated_lufs=lufs_out, true_peak_dbtp=tp, duck_gain=duck,

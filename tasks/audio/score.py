@@ -179,23 +179,33 @@ def _osc(freq: float, n: int, table: np.ndarray, phase: float = 0.0) -> np.ndarr
     return table[idx]
 
 
+@lru_cache(maxsize=64)
 def _env(n: int, attack: float, release: float) -> np.ndarray:
-    t = np.arange(n) / RATE
-    a = np.clip(t / max(attack, 1e-3), 0, 1)
-    r = np.clip((n / RATE - t) / max(release, 1e-3), 0, 1)
-    return np.sin(a * np.pi / 2) ** 2 * np.sin(r * np.pi / 2) ** 2
+    """Raised-sine attack and release over ``n`` samples, 1.0 between them (read-only: cached, since every pad
+    and string note of a cue has the same length). Only the two ramps are computed; sin(π/2)² is exactly 1."""
+    out = np.ones(n)
+    head = min(n, int(np.ceil(max(attack, 1e-3) * RATE)) + 2)  # past the end of the attack ramp
+    t = np.arange(head) / RATE
+    out[:head] *= np.sin(np.clip(t / max(attack, 1e-3), 0, 1) * np.pi / 2) ** 2
+    tail = max(0, n - int(np.ceil(max(release, 1e-3) * RATE)) - 2)  # before the start of the release ramp
+    t = np.arange(tail, n) / RATE
+    out[tail:] *= np.sin(np.clip((n / RATE - t) / max(release, 1e-3), 0, 1) * np.pi / 2) ** 2
+    out.setflags(write=False)
+    return out
 
 
 def _add(buf: np.ndarray, clip: np.ndarray, start: int, gain: float = 1.0, pan: float = 0.0) -> None:
-    if start >= len(buf):
+    """Mix ``clip`` (mono (m,), panned; or stereo (m, 2)) into the channel-first buffer ``buf`` (2, n) at ``start``
+    (channel-first: each channel's samples are contiguous, so adding a note is two plain vector adds)."""
+    if start >= buf.shape[1]:
         return
-    m = min(len(clip), len(buf) - start)
+    m = min(len(clip), buf.shape[1] - start)
     angle = (pan + 1) * np.pi / 4
     if clip.ndim == 1:
-        buf[start : start + m, 0] += gain * np.cos(angle) * clip[:m]
-        buf[start : start + m, 1] += gain * np.sin(angle) * clip[:m]
+        buf[0, start : start + m] += gain * np.cos(angle) * clip[:m]
+        buf[1, start : start + m] += gain * np.sin(angle) * clip[:m]
     else:
-        buf[start : start + m] += gain * clip[:m]
+        buf[:, start : start + m] += gain * clip[:m].T
 
 
 @lru_cache(maxsize=256)
@@ -297,7 +307,7 @@ def _render(
     beat = 60.0 / tempo * RATE
     bar = 4 * beat
     bars = int(np.ceil(n / bar))
-    buf = np.zeros((n + int(3 * RATE), 2))
+    buf = np.zeros((2, n + int(3 * RATE)))  # channel-first (see _add)
     kit = _drum_kit(rng)
     bright = style.brightness
     pad_table = _table(4 + int(10 * bright), 1.3 - 0.4 * bright)
@@ -358,7 +368,7 @@ def _render(
             _drums(buf, style.drums, kit, start, beat, b, rng)
     cutoff = 1800 + 9000 * bright**1.5
     sos = butter(2, cutoff, "low", fs=RATE, output="sos")
-    return sosfilt(sos, buf[:n], axis=0)
+    return np.ascontiguousarray(sosfilt(sos, buf[:, :n], axis=-1).T)
 
 
 def _bass(
@@ -439,7 +449,7 @@ def _stinger(n: int, tonic: int, minor: bool, rng: np.random.Generator) -> np.nd
     """A riser (noise and a gliding tone, crescendo) into a hit: boom, chord stab, crash; decays by the end."""
     from scipy.signal import butter, sosfilt
 
-    out = np.zeros((n, 2))
+    out = np.zeros((2, n))  # channel-first (see _add)
     tail = int(min(1.2 * RATE, 0.4 * n))
     hit_at = n - tail
     rise = int(min(1.6 * RATE, hit_at))
@@ -462,7 +472,7 @@ def _stinger(n: int, tonic: int, minor: bool, rng: np.random.Generator) -> np.nd
     crash = sosfilt(butter(2, 5000, "high", fs=RATE, output="sos"), rng.standard_normal(m))
     hit = (0.9 * boom + 0.12 * stab * np.exp(-t / 0.35) + 0.25 * crash) * decay
     _add(out, np.stack([hit, np.roll(hit, 29)], axis=1), hit_at, 1.0)
-    return out
+    return out.T
 
 
 def compose(

@@ -142,6 +142,22 @@ def test_loudness_targets_hold_for_other_programs(case):
     assert tp <= -1.0, tp
 
 
+def test_the_callers_stems_are_left_untouched():
+    """The mix scales arrays it made itself in place; arrays it was given must come back as they went in."""
+    n = 4 * RATE
+    mono = speech_like(n, [(0.5, 3.0)], seed=6)
+    for dialogue in (mono, np.repeat(mono[:, None], 2, axis=1)):
+        music = steady_music(n)
+        effects = np.zeros((n, 2), np.float32)
+        effects[RATE : RATE + 480] = 0.5
+        before = [x.copy() for x in (dialogue, effects, music)]
+        result = mix_episode(dialogue, effects, music)
+        for given, copy in zip((dialogue, effects, music), before, strict=True):
+            assert np.array_equal(given, copy)
+        given = (dialogue, effects, music)
+        assert not any(np.may_share_memory(v, x) for v in result.stems.values() for x in given)
+
+
 def test_measure_matches_bs1770_reference_points():
     t = np.arange(10 * RATE) / RATE
     sine = 0.1 * np.sin(2 * np.pi * 997 * t)

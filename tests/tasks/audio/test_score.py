@@ -71,6 +71,19 @@ def test_stinger_adds_a_hit_at_the_end():
     )
 
 
+@pytest.mark.parametrize("n, attack, release", [(RATE, 0.35, 0.6), (1000, 0.03, 0.12), (37, 0.01, 0.0)])
+def test_note_envelope_is_the_raised_sine_over_the_whole_note(n, attack, release):
+    from tasks.audio.score import _env
+
+    t = np.arange(n) / RATE
+    a = np.clip(t / max(attack, 1e-3), 0, 1)
+    r = np.clip((n / RATE - t) / max(release, 1e-3), 0, 1)
+    whole = np.sin(a * np.pi / 2) ** 2 * np.sin(r * np.pi / 2) ** 2  # computed over every sample
+    env = _env(n, attack, release)
+    assert np.array_equal(env, whole), "only the ramps are computed, the same values come out"
+    assert _env(n, attack, release) is env and not env.flags.writeable, "cached, so shared and read-only"
+
+
 def test_beats_are_evenly_spaced_and_bars_group_them():
     music = compose("comedic", 20 * RATE, seed=4, tempo=120.0)
     beats = np.array(music.beats)
