@@ -2,7 +2,7 @@
 against the peer approach of a fixed background-music volume (MoneyPrinterTurbo: ``bgm_volume=0.2`` applied with
 ``afx.MultiplyVolume`` to the music file, then ``CompositeAudioClip([voice, bgm])``, no loudness normalisation).
 
-Run: ``.venv/bin/python bench/sound.py`` (≈ 2–4 min on 2 cores). Writes ``bench/results/sound.json``.
+Run: ``.venv/bin/python bench/sound.py`` (≈ 1 min on 2 cores). Writes ``bench/results/sound.json``.
 Dialogue is eSpeak NG speech (tasks.audio.espeak) when importable, else a speech-shaped synthetic signal; the JSON
 says which. All figures come from this one run on this machine, side by side.
 """
@@ -92,13 +92,23 @@ def dialogue_track() -> tuple[np.ndarray, str]:
         return (0.5 * x / np.abs(x).max()).astype(np.float32), f"synthetic speech-shaped signal ({exc})"
 
 
-def render(seed: int, dialogue: np.ndarray) -> dict:
-    from tasks.audio.mix import mix_episode
-    from tasks.audio.score import episode_music
+class Stopwatch:
+    """Wall-clock and CPU seconds of a block (CPU: this process, all threads). On a shared machine wall time also
+    counts the waits for a core; CPU time is what the code itself costs."""
+
+    def __enter__(self) -> Stopwatch:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def effects_track(seed: int) -> tuple[np.ndarray, list[str]]:
+    """The programme's effects (n, 2), each cue synthesised in its scene's room; and the cues nothing matched."""
     from tasks.audio.sfx import match_cue, synthesize
 
     n = SECONDS * RATE
-    t0 = time.perf_counter()
     effects = np.zeros((n, 2), np.float32)
     unmatched = []
     bounds = np.cumsum([0] + [s for _, s in SCENES])
@@ -113,18 +123,25 @@ def render(seed: int, dialogue: np.ndarray) -> dict:
         start = int(at * RATE)
         end = min(n, start + len(sound))
         effects[start:end] += sound[: end - start]
-    t_sfx = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    music = episode_music(
-        [(mood, s * RATE, seed * 10 + k, k == len(SCENES) - 1) for k, (mood, s) in enumerate(SCENES)]
-    )
-    t_score = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    mix = mix_episode(dialogue, effects, music.samples)
-    t_mix = time.perf_counter() - t0
+    return effects, unmatched
+
+
+def render(seed: int, dialogue: np.ndarray) -> dict:
+    from tasks.audio.mix import mix_episode
+    from tasks.audio.score import episode_music
+
+    with Stopwatch() as sfx_clock:
+        effects, unmatched = effects_track(seed)
+    with Stopwatch() as score_clock:
+        music = episode_music(
+            [(mood, s * RATE, seed * 10 + k, k == len(SCENES) - 1) for k, (mood, s) in enumerate(SCENES)]
+        )
+    with Stopwatch() as mix_clock:
+        mix = mix_episode(dialogue, effects, music.samples)
+    clocks = {"sfx": sfx_clock, "score": score_clock, "mix": mix_clock}
     return {
         "mix": mix, "music": music, "unmatched": unmatched,
-        "seconds": {"sfx": t_sfx, "score": t_score, "mix": t_mix},
+        "seconds": {k: c.wall for k, c in clocks.items()}, "cpu_seconds": {k: c.cpu for k, c in clocks.items()},
     }  # fmt: skip
 
 
@@ -168,21 +185,22 @@ def summary(ratios: list[float]) -> dict:
     }
 
 
-def main() -> None:
-    from tasks.audio.mix import measure
+def main(notes: list[str]) -> None:
+    with Stopwatch() as imports:  # once per worker process, not per episode: reported apart from the stages
+        import scipy.signal  # noqa: F401 - ~0.6 s CPU (1-2 s wall) on its own; every stage below uses it
 
-    import time
-
-    t0 = time.perf_counter()
-    dialogue, source = dialogue_track()
-    voice_s = time.perf_counter() - t0  # voicing every line: part of "voice, synthesise and mix"
+        from tasks.audio import espeak, mix, score, sfx  # noqa: F401
+        from tasks.audio.mix import measure
+    with Stopwatch() as voicing:  # voicing every line: part of "voice, synthesise and mix"
+        dialogue, source = dialogue_track()
     runs = []
     first = None
     for seed in SEEDS:
         result = render(seed, dialogue)
-        lufs, tp = measure(result["mix"].mix)
+        lufs, tp = measure(result["mix"].mix)  # pyloudnorm and plain 4x oversampling: the reference readings
         runs.append({"seed": seed, "lufs": round(lufs, 3), "true_peak_dbtp": round(tp, 3), **{
-            f"{k}_s": round(v, 3) for k, v in result["seconds"].items()}})  # fmt: skip
+            f"{k}_s": round(v, 3) for k, v in result["seconds"].items()}, **{
+            f"{k}_cpu_s": round(v, 3) for k, v in result["cpu_seconds"].items()}})  # fmt: skip
         if first is None:
             first = result
     mix = first["mix"]
@@ -198,12 +216,15 @@ def main() -> None:
             "true_peak_dbtp": round(peer["true_peak_dbtp"], 2),
         }
     errors = [abs(r["lufs"] + 14.0) for r in runs]
-    seconds = {"voice": voice_s} | {k: float(np.mean([r[f"{k}_s"] for r in runs])) for k in ("sfx", "score", "mix")}
+    stages = ("sfx", "score", "mix")
+    seconds = {"voice": voicing.wall} | {k: float(np.mean([r[f"{k}_s"] for r in runs])) for k in stages}
+    cpu = {"voice": voicing.cpu} | {k: float(np.mean([r[f"{k}_cpu_s"] for r in runs])) for k in stages}
     result = {
         "machine": {
             "platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            "note": "shared 2-core machine; other engineers' jobs ran at the same time, so times are upper bounds",
+            "note": ["shared 2-core machine; other engineers' jobs ran at the same time, so times are upper bounds",
+                     *notes],
         },
         "programme": {
             "seconds": SECONDS, "dialogue": source, "lines": len(LINES), "sfx_cues": len(CUES),
@@ -213,6 +234,11 @@ def main() -> None:
             "mean_seconds": {k: round(v, 3) for k, v in seconds.items()},
             "share_of_duration": {k: round(v / SECONDS, 4) for k, v in seconds.items()}
             | {"total": round(sum(seconds.values()) / SECONDS, 4)},
+            "mean_cpu_seconds": {k: round(v, 3) for k, v in cpu.items()}
+            | {"total": round(sum(cpu.values()), 3)},
+            "one_time_imports": {"seconds": round(imports.wall, 3), "cpu_seconds": round(imports.cpu, 3),
+                                 "note": "scipy.signal and the audio modules, once per process; not in the stage "
+                                         "times (before 2026-12-03 the voice stage included them)"},
         },
         "loudness_over_10_seeds": {
             "target_lufs": -14.0, "runs": runs,
@@ -236,4 +262,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--note", action="append", default=[], help="a line for the result's machine note "
+                        "(what else ran on the machine), repeatable")
+    main(parser.parse_args().note)

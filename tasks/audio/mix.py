@@ -343,7 +343,7 @@ def _bus_curve(reading: Reading, target: float, ceiling: float, gain: float) -> 
             break
         relative = -0.691 + 10 * np.log10(kept.mean()) - 10.0
         lufs = -0.691 + 10 * np.log10(blocks[(lk > -70.0) & (lk > relative)].mean())
-        if abs(lufs - target) <= 0.02:
+        if abs(lufs - target) <= 0.005:
             break
         gain *= 10 ** ((target - lufs) / 20)
     return curve_c
