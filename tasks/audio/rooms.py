@@ -3,7 +3,8 @@
 A dry procedural effect sounds pasted on; the same knock in a kitchen, a hotel lobby or a stairwell should not
 sound alike. Impulse responses are synthesised (no IR files to ship or license): sparse early reflections, then
 exponentially decaying noise whose highs die faster than its lows (air and soft surfaces absorb highs), with
-independent noise per channel for width. Applied by FFT convolution (``scipy.signal.oaconvolve``).
+independent noise per channel for width. Applied by FFT convolution; each room's IR spectrum is kept per FFT
+size (sizes rounded up to 8192 samples, so effects of similar length share one).
 """
 
 from __future__ import annotations
@@ -147,16 +148,28 @@ def impulse_response(room: str, seed: int = 0) -> np.ndarray:
     return _impulse_response(room, int(seed)).copy()
 
 
+@lru_cache(maxsize=64)
+def _spectrum(name: str, seed: int, nfft: int) -> np.ndarray:
+    """The room's IR spectrum, (nfft // 2 + 1, 2) complex64 (read-only: cached)."""
+    from scipy.fft import rfft
+
+    spectrum = rfft(_impulse_response(name, seed), nfft, axis=0)
+    spectrum.setflags(write=False)
+    return spectrum
+
+
 def apply_room(dry: np.ndarray, room: str, *, seed: int = 0, wet: float | None = None) -> np.ndarray:
     """``dry`` ((n,) or (n, 2)) in ``room``: dry + wet·(dry ⊛ IR), lengthened by the reverb tail."""
-    from scipy.signal import oaconvolve
+    from scipy.fft import irfft, next_fast_len, rfft
 
     ir = _impulse_response(room, int(seed))
     level = _room(room).wet if wet is None else wet
     x = np.asarray(dry, dtype=np.float32)
     x = np.repeat(x[:, None], 2, axis=1) if x.ndim == 1 else x
-    out = np.zeros((len(x) + len(ir) - 1, 2), np.float32)
+    size = len(x) + len(ir) - 1
+    nfft = next_fast_len(-(-size // 8192) * 8192, real=True)
+    wet_signal = irfft(rfft(x, nfft, axis=0) * _spectrum(room, int(seed), nfft), nfft, axis=0)[:size]
+    out = np.zeros((size, 2), np.float32)
     out[: len(x)] = x
-    for ch in range(2):
-        out[:, ch] += level * oaconvolve(x[:, ch], ir[:, ch])
+    out += level * wet_signal
     return out

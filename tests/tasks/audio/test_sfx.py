@@ -118,6 +118,20 @@ def test_rooms_have_their_reverb_times():
     assert np.array_equal(impulse_response("hall", seed=4), impulse_response("hall", seed=4))
 
 
+@pytest.mark.parametrize("room, seconds", [("hall", 0.05), ("small_room", 1.3), ("outdoor", 0.4)])
+def test_room_is_the_dry_sound_plus_its_convolution_with_the_impulse_response(room, seconds):
+    from scipy.signal import fftconvolve  # float64, unrounded FFT sizes: the reference
+
+    dry = np.random.default_rng(2).standard_normal((int(seconds * RATE), 2)) * 0.1
+    ir = impulse_response(room)
+    wet = apply_room(dry, room)
+    assert wet.shape == (len(dry) + len(ir) - 1, 2) and wet.dtype == np.float32
+    for ch in range(2):
+        expected = fftconvolve(dry[:, ch], ir[:, ch].astype(np.float64)) * ROOMS[room].wet
+        expected[: len(dry)] += dry[:, ch]
+        assert np.abs(wet[:, ch] - expected).max() < 1e-5 * np.abs(expected).max()
+
+
 def test_reverb_lengthens_the_tail():
     dry = synthesize("door_knock", seed=5)
     small = synthesize("door_knock", seed=5, room="small_room")
