@@ -13,7 +13,7 @@ import numpy as np
 
 from tasks.cleanup.detect import Detection, detect
 from tasks.cleanup.errors import CleanupError
-from tasks.cleanup.remove import Inpainter, OpenCVInpainter, RemovalStats, remove_overlays
+from tasks.cleanup.remove import HarmonicInpainter, Inpainter, RemovalStats, remove_overlays
 from tasks.cleanup.video_io import SourceVideo, iter_frames, open_source, write_video
 from tasks.media.files import write_text_atomic
 
@@ -146,7 +146,7 @@ def clean_video(
     stats: list[RemovalStats] = []
     frames = (f for _, f in iter_frames(src.path))
     cleaned = remove_overlays(
-        frames, _holes(det, src), mark=det.static, inpainter=inpainter or OpenCVInpainter(), stats_out=stats
+        frames, _holes(det, src), mark=det.static, inpainter=inpainter or HarmonicInpainter(), stats_out=stats
     )
     written = write_video(src, cleaned, output_path)
     if written != src.frames:
@@ -162,7 +162,7 @@ def clean_video(
         removal={"inverted": det.static is not None and bool((det.static.mask & ~det.static.opaque).any()),
                  "hole_pixels": st.hole_pixels, "from_neighbours": st.from_neighbours,
                  "from_previous_output": st.from_previous, "inpainted": st.from_inpainter,
-                 "inpainter": (inpainter or OpenCVInpainter()).name},
+                 "inpainter": (inpainter or HarmonicInpainter()).name},
     )  # fmt: skip
     if report_path is not None:
         write_text_atomic(report_path, json.dumps(result.as_dict(), indent=2, ensure_ascii=False))

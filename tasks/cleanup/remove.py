@@ -1,29 +1,41 @@
-"""Take detected overlays out of the picture, frame by frame, in a bounded sliding window.
+"""Take detected overlays out of the picture, working only on crops around the masks, in a bounded window.
 
-Order per frame:
-1. **Inversion** where a static mark is see-through: ``B = (I − α·W) / (1 − α)`` (near-lossless for α < ~0.7).
-2. **Temporal propagation** for opaque pixels: optical flow (DIS, on a ≤ 320 px copy) from the frame to its
-   neighbours, completed inside the hole from its border, warps pixels that a neighbour shows into the hole;
-   nearest neighbours first; each source gets a colour offset matched on a ring around the hole, and a source
-   whose ring does not match (a cut, a flow failure) is skipped. What is still missing is taken from the previous
-   *output* frame when it matches (this is what keeps spatial fills from flickering), else
-3. **Spatial inpainting** by an :class:`Inpainter` (OpenCV Telea by default).
+The pixels outside the masks never change, so everything below happens on *regions*: each connected group of
+hole pixels (a logo, a subtitle line) padded by ``margin`` pixels. Per frame and region:
+
+1. **Inversion** where a static mark is see-through: ``B = (I − α·W) / (1 − α)`` (near-lossless for α < ~0.7),
+   on those pixels only.
+2. **Temporal fill** for opaque pixels. Source frames are chosen by *mask overlap*: nearest first, a frame is
+   taken when it shows (is unmasked at) hole pixels that still have too few candidates, plus a spread of
+   offsets for static marks that only camera motion reveals. For each source, optical flow (DIS) on the
+   region's grey crop — holes pre-filled so the overlay's own edges do not pin the flow to zero, reduced to ≤
+   ``flow_side`` px — completed inside the hole from its border, warps the source's pixels into the hole. A
+   source whose ring around the hole does not line up (a cut, a flow failure) is dropped; the others get a
+   colour offset matched on that ring. Each hole pixel takes the per-channel **median of its nearest few**
+   aligned, unmasked candidates.
+3. What no frame shows comes from the previous *output* warped forward when it lines up (blended with a fresh
+   spatial fill: no flicker, yet it follows slow changes), else from the **spatial inpainter** (an
+   :class:`Inpainter`; by default a harmonic membrane fill, smoother and ~2 dB closer than Telea on average)
+   on the region's crop.
 4. A feathered seam: the fill's inner border is blended over two pixels.
 
-Memory is bounded by the window: ``2·reach + 1`` frames at full size.
+Memory: the current and look-ahead frames are held whole (``reach + 1`` frames); frames already written are
+kept only as the crops later frames' regions need (``reach`` of them).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 
 from tasks.cleanup.detect import MarkEstimate
+
+Box = tuple[int, int, int, int]  # (y0, y1, x0, x1), half-open, full-frame coordinates
 
 # --------------------------------------------------------------------------------------------- inpainters
 
@@ -32,11 +44,13 @@ from tasks.cleanup.detect import MarkEstimate
 class Inpainter(Protocol):
     """Fills pixels that no frame of the window shows.
 
-    ``fill(frame, hole)`` gets an RGB uint8 frame ``(H, W, 3)`` and a bool hole mask ``(H, W)`` and returns a frame
-    of the same shape where only hole pixels changed. Implementations must be deterministic for a given input
-    (temporal stability relies on it). A model backend (e.g. a diffusion or LaMa-style server) implements this
-    Protocol and is passed to :func:`remove_overlays` / ``clean_video(inpainter=...)`` at the composition root;
-    OpenCV's Telea is the default.
+    ``fill(frame, hole)`` gets an RGB uint8 image ``(H, W, 3)`` and a bool hole mask ``(H, W)`` and returns an
+    image of the same shape where only hole pixels changed. The image is usually a *crop* around one region
+    (the hole plus a margin of real pixels), not the whole frame. Implementations must be deterministic for a
+    given input (temporal stability relies on it). A model backend (e.g. a diffusion or LaMa-style server)
+    implements this Protocol and is passed to :func:`remove_overlays` / ``clean_video(inpainter=...)`` at the
+    composition root; :class:`HarmonicInpainter` is the default, :class:`OpenCVInpainter` (Telea /
+    Navier-Stokes) the classic one.
     """
 
     name: str
@@ -68,74 +82,162 @@ class OpenCVInpainter:
         return out
 
 
+_CROSS = np.array([[0, 0.25, 0], [0.25, 0, 0.25], [0, 0.25, 0]], np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class HarmonicInpainter:
+    """The smoothest fill: a membrane (Laplace) interpolation of the hole's border, solved coarse to fine.
+
+    What no frame shows is unknown; the smooth interpolation is the fill with the least squared error on
+    average (on the benchmark's opaque logo it beats Telea by ~2 dB PSNR), and it cannot invent edges that
+    then flicker. Each pyramid level runs Jacobi sweeps from the upsampled coarser solution; the finest level
+    gets more sweeps for thicker holes (convergence goes with the square of the distance to the border).
+    """
+
+    margin: int = 16  # real pixels around the hole used as the boundary (and for the coarse levels)
+    coarse_sweeps: int = 24
+    max_fine_sweeps: int = 60
+    name: str = "harmonic"
+
+    def fill(self, frame: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        if not hole.any():
+            return frame
+        ys, xs = np.nonzero(hole)
+        h, w = hole.shape
+        p = self.margin
+        y0, y1, x0, x1 = (
+            max(0, ys.min() - p),
+            min(h, ys.max() + p + 1),
+            max(0, xs.min() - p),
+            min(w, xs.max() + p + 1),
+        )
+        m = hole[y0:y1, x0:x1]
+        if m.all():
+            return frame  # nothing to interpolate from
+        levels = [(frame[y0:y1, x0:x1].astype(np.float32), m)]
+        while min(levels[-1][1].shape) > 12:
+            f, lm = levels[-1]
+            valid = (~lm).astype(np.float32)
+            size = (lm.shape[1] // 2, lm.shape[0] // 2)
+            num = cv2.resize(f * valid[..., None], size, interpolation=cv2.INTER_AREA)
+            den = cv2.resize(valid, size, interpolation=cv2.INTER_AREA)
+            levels.append((num / np.maximum(den, 1e-6)[..., None], den < 0.5))
+        depth = cv2.distanceTransform(m.astype(np.uint8), cv2.DIST_L2, 3).max()
+        fine = int(min(self.max_fine_sweeps, max(8, 2 * depth * depth)))
+        sol: np.ndarray | None = None
+        for i, (f, lm) in enumerate(reversed(levels)):
+            u = f.copy()
+            m8 = lm.astype(np.uint8)
+            if sol is None:
+                u[lm] = u[~lm].mean(axis=0) if (~lm).any() else 128.0
+            else:
+                cv2.copyTo(cv2.resize(sol, (lm.shape[1], lm.shape[0]), interpolation=cv2.INTER_LINEAR), m8, u)
+            for _ in range(fine if i == len(levels) - 1 else self.coarse_sweeps):
+                cv2.copyTo(
+                    cv2.filter2D(u, -1, _CROSS, borderType=cv2.BORDER_REPLICATE), m8, u
+                )  # Jacobi sweep
+            sol = u
+        assert sol is not None
+        out = frame.copy()
+        out[y0:y1, x0:x1][m] = np.clip(sol[m] + 0.5, 0, 255).astype(np.uint8)
+        return out
+
+
 # ------------------------------------------------------------------------------------------------- helpers
+
+
+class _Inversion:
+    """A mark's see-through pixels as flat indices with their ``α·W`` and ``1/(1−α)``: built once per clip."""
+
+    def __init__(self, mark: MarkEstimate) -> None:
+        semi = (mark.mask & ~mark.opaque).ravel()
+        self.index = np.flatnonzero(semi)
+        self.offset = mark.offset.reshape(-1, 3)[self.index]
+        self.gain = 1.0 / np.maximum(mark.slope.reshape(-1, 3)[self.index], 1e-3)
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        if not len(self.index):
+            return frame
+        out = frame.copy()
+        flat = out.reshape(-1, 3)
+        b = (flat[self.index].astype(np.float32) - self.offset) * self.gain
+        flat[self.index] = np.clip(b + 0.5, 0, 255).astype(np.uint8)
+        return out
 
 
 def invert_blend(frame: np.ndarray, mark: MarkEstimate) -> np.ndarray:
     """Undo ``I = α·W + (1−α)·B`` on the see-through pixels of ``mark``."""
-    semi = mark.mask & ~mark.opaque
-    if not semi.any():
-        return frame
-    ys, xs = np.nonzero(semi)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    sub = semi[y0:y1, x0:x1]
-    im = frame[y0:y1, x0:x1].astype(np.float32)
-    s = np.maximum(mark.slope[y0:y1, x0:x1], 1e-3)
-    b = (im - mark.offset[y0:y1, x0:x1]) / s
-    out = frame.copy()
-    region = out[y0:y1, x0:x1]
-    region[sub] = np.clip(b[sub] + 0.5, 0, 255).astype(np.uint8)
-    return out
+    return _Inversion(mark)(frame)
 
 
-class _Flow:
-    """Dense optical flow on a small grey copy; returned at full resolution in pixels."""
-
-    def __init__(self, height: int, width: int, max_side: int = 320) -> None:
-        self.scale = min(1.0, max_side / max(height, width))
-        self.small = (max(8, int(round(width * self.scale))), max(8, int(round(height * self.scale))))
-        self.full = (width, height)
-        self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-        gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-        self.grid = (gx, gy)
-
-    def gray(self, frame: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(cv2.resize(frame, self.small, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
-
-    def flow(self, a: np.ndarray, b: np.ndarray, hole_small: np.ndarray) -> np.ndarray:
-        """Flow from small grey ``a`` to ``b``, completed inside ``hole_small``, upscaled to full size."""
-        f = self.dis.calc(a, b, None)
-        if hole_small.any():
-            f = _complete(f, hole_small)
-        return cv2.resize(f, self.full, interpolation=cv2.INTER_LINEAR) / self.scale
-
-    def warp(self, img: np.ndarray, flow: np.ndarray, nearest: bool = False) -> np.ndarray:
-        mx, my = self.grid[0] + flow[..., 0], self.grid[1] + flow[..., 1]
-        interp = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-        return cv2.remap(
-            img, mx, my, interp, borderMode=cv2.BORDER_CONSTANT, borderValue=255 if nearest else 0
-        )
-
-
-def _complete(field: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Replace ``field`` inside ``hole`` (dilated) by a normalised-convolution average of what surrounds it."""
-    hole = cv2.dilate(hole.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    valid = (~hole).astype(np.float32)
-    out = field.copy()
+def regions(hole: np.ndarray, margin: int) -> tuple[Box, ...]:
+    """Padded boxes around the connected groups of ``hole`` (groups closer than ``margin`` share a box)."""
     ys, xs = np.nonzero(hole)
-    size = int(max(ys.max() - ys.min(), xs.max() - xs.min(), 4)) | 1
-    remaining = hole.copy()
-    for k in (size // 4 | 1, size // 2 | 1, 2 * size + 1):
-        num = cv2.blur(field * valid[..., None], (k, k))
-        den = cv2.blur(valid, (k, k))[..., None]
-        fill = remaining & (den[..., 0] > 0.05)
-        out[fill] = (num / np.maximum(den, 1e-6))[fill]
-        remaining &= ~fill
-        if not remaining.any():
-            break
-    if remaining.any():
-        out[remaining] = np.median(field[~hole], axis=0) if (~hole).any() else 0.0
-    return out
+    if len(ys) == 0:
+        return ()
+    h, w = hole.shape
+    ty0, ty1, tx0, tx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    sub = hole[ty0:ty1, tx0:tx1].astype(np.uint8)
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (margin | 1, margin | 1))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(sub, k))
+    boxes = [
+        [max(0, ty0 + y - margin), min(h, ty0 + y + bh + margin),
+         max(0, tx0 + x - margin), min(w, tx0 + x + bw + margin)]
+        for x, y, bw, bh, _ in stats[1:n]
+    ]  # fmt: skip
+    merged = True
+    while merged:  # padded boxes that overlap become one
+        merged = False
+        for a in range(len(boxes)):
+            for b in range(a + 1, len(boxes)):
+                p, q = boxes[a], boxes[b]
+                if p[0] < q[1] and q[0] < p[1] and p[2] < q[3] and q[2] < p[3]:
+                    boxes[a] = [min(p[0], q[0]), max(p[1], q[1]), min(p[2], q[2]), max(p[3], q[3])]
+                    del boxes[b]
+                    merged = True
+                    break
+            if merged:
+                break
+    return tuple(sorted(tuple(int(v) for v in b) for b in boxes))  # type: ignore[misc]
+
+
+class _Completion:
+    """Replaces a flow field inside a (dilated) hole by a normalised-convolution average of what surrounds it,
+    at growing scales until every hole pixel is reached.
+
+    Built once per frame and region (the weights depend only on the hole) and applied to every source's flow.
+    """
+
+    def __init__(self, hole: np.ndarray) -> None:
+        self.hole = cv2.dilate(hole.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        self.valid = (~self.hole).astype(np.float32)[..., None]
+        self.steps: list[tuple[int, np.ndarray, np.ndarray]] = []  # (kernel, pixels filled, their weight)
+        if not self.hole.any() or self.hole.all():
+            return
+        ys, xs = np.nonzero(self.hole)
+        size = int(max(ys.max() - ys.min(), xs.max() - xs.min(), 4)) | 1
+        remaining = self.hole.copy()
+        for k in (size // 4 | 1, size // 2 | 1, 2 * size + 1):
+            den = cv2.blur(self.valid[..., 0], (k, k))
+            fill = remaining & (den > 0.05)
+            if fill.any():
+                self.steps.append((k, fill, den[fill][:, None]))
+            remaining &= ~fill
+            if not remaining.any():
+                break
+        self.rest = remaining
+
+    def __call__(self, field: np.ndarray) -> np.ndarray:
+        if not self.steps:
+            return field
+        out = field.copy()
+        weighted = field * self.valid
+        for k, fill, den in self.steps:
+            out[fill] = cv2.blur(weighted, (k, k))[fill] / den
+        if self.rest.any():
+            out[self.rest] = np.median(field[~self.hole], axis=0)
+        return out
 
 
 def _ring(hole: np.ndarray, width: int) -> np.ndarray:
@@ -156,6 +258,24 @@ def _feather(out: np.ndarray, hole: np.ndarray, px: int = 2) -> np.ndarray:
     return res
 
 
+def _median_first(values: np.ndarray, valid: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the median of its first ``keep`` valid candidates.
+
+    ``values`` (K, N, 3) float32 in preference order, ``valid`` (K, N) bool → ``(N, 3)`` medians and ``(N,)``
+    bool (pixels that had at least one candidate).
+    """
+    valid = valid & (np.cumsum(valid, axis=0) <= keep)
+    n = valid.sum(axis=0)
+    v = np.where(valid[..., None], values, np.nan)
+    v.sort(axis=0)  # NaNs (invalid) go last
+    lo = np.maximum((n - 1) // 2, 0)[None, :, None]
+    hi = np.maximum(n // 2, 0)[None, :, None]
+    lo3 = np.broadcast_to(lo, (1, *v.shape[1:]))
+    hi3 = np.broadcast_to(hi, (1, *v.shape[1:]))
+    med = 0.5 * (np.take_along_axis(v, lo3, 0)[0] + np.take_along_axis(v, hi3, 0)[0])
+    return med, n > 0
+
+
 @dataclass(frozen=True, slots=True)
 class RemovalStats:
     frames: int
@@ -165,7 +285,152 @@ class RemovalStats:
     from_inpainter: int
 
 
+# ------------------------------------------------------------------------------------------------ the window
+
+
+@dataclass(slots=True)
+class _Slot:
+    """One frame of the window: whole while current or ahead, only the needed crops once written."""
+
+    index: int
+    frame: np.ndarray | None  # (H, W, 3) uint8, after inversion
+    hole_at: tuple[int, int]  # top-left of ``hole`` in the frame
+    hole: np.ndarray  # (h, w) bool, tight around the frame's hole pixels (0×0 when none)
+    boxes: tuple[Box, ...]
+    crops: dict[Box, np.ndarray] = field(default_factory=dict)  # once written: box → RGB crop
+    grays: dict[Box, np.ndarray] = field(default_factory=dict)  # box → small grey crop, holes pre-filled
+
+    def crop(self, box: Box) -> np.ndarray | None:
+        if self.frame is not None:
+            return self.frame[box[0] : box[1], box[2] : box[3]]
+        return self.crops.get(box)
+
+    def hole_in(self, box: Box) -> np.ndarray:
+        out = np.zeros((box[1] - box[0], box[3] - box[2]), bool)
+        if self.hole.size:
+            y, x = self.hole_at
+            hy0, hy1 = max(y, box[0]), min(y + self.hole.shape[0], box[1])
+            hx0, hx1 = max(x, box[2]), min(x + self.hole.shape[1], box[3])
+            if hy0 < hy1 and hx0 < hx1:
+                out[hy0 - box[0] : hy1 - box[0], hx0 - box[2] : hx1 - box[2]] = self.hole[
+                    hy0 - y : hy1 - y, hx0 - x : hx1 - x
+                ]
+        return out
+
+    def keep_only(self, boxes: set[Box]) -> None:
+        """The frame has been written: keep the crops of ``boxes`` (what later frames may take from it)."""
+        if self.frame is None:
+            return
+        self.crops = {b: self.frame[b[0] : b[1], b[2] : b[3]].copy() for b in boxes}
+        self.grays = {b: g for b, g in self.grays.items() if b in boxes}
+        self.frame = None
+
+
+def _prefilled_gray(rgb: np.ndarray, hole: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Small grey copy with hole pixels replaced by a smooth average of their surroundings."""
+    g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    if hole.any():
+        valid = (~hole).astype(np.float32)
+        k = max(3, (min(hole.shape) // 2) | 1)
+        num = cv2.blur(g * valid, (k, k))
+        den = cv2.blur(valid, (k, k))
+        smooth = np.where(
+            den > 1e-3, num / np.maximum(den, 1e-3), float(g[~hole].mean()) if valid.any() else 128.0
+        )
+        g = np.where(hole, smooth, g)
+    small = cv2.resize(g, size, interpolation=cv2.INTER_AREA) if size != (g.shape[1], g.shape[0]) else g
+    return np.clip(small + 0.5, 0, 255).astype(np.uint8)
+
+
+_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+            "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}  # fmt: skip
+
+
+class _Flows:
+    """Dense optical flow (DIS) between region crops, at reduced size, completed inside holes, cached."""
+
+    def __init__(self, max_side: int, preset: str = "fast") -> None:
+        self.max_side = max_side
+        self.dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
+        self.cache: dict[tuple[int, int, Box], np.ndarray] = {}
+        self.grids: dict[tuple[int, int], np.ndarray] = {}
+        self.computed = 0
+
+    def small_size(self, box: Box) -> tuple[int, int]:
+        h, w = box[1] - box[0], box[3] - box[2]
+        s = min(1.0, self.max_side / max(h, w))
+        return max(8, int(round(w * s))), max(8, int(round(h * s)))
+
+    def gray(self, slot: _Slot, box: Box) -> np.ndarray | None:
+        g = slot.grays.get(box)
+        if g is None:
+            crop = slot.crop(box)
+            if crop is None:
+                return None
+            g = _prefilled_gray(crop, slot.hole_in(box), self.small_size(box))
+            slot.grays[box] = g
+        return g
+
+    def completion(self, hole: np.ndarray, box: Box) -> _Completion:
+        size = self.small_size(box)
+        return _Completion(
+            cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+        )
+
+    def flow(self, a: _Slot, b: _Slot, box: Box, complete: _Completion) -> np.ndarray | None:
+        """Where each pixel of ``a``'s crop is in ``b``'s (absolute positions, the flow completed inside
+        ``a``'s hole), at crop resolution."""
+        key = (a.index, b.index, box)
+        f = self.cache.get(key)
+        if f is not None:
+            return f
+        ga, gb = self.gray(a, box), self.gray(b, box)
+        if ga is None or gb is None:
+            return None
+        small = self.dis.calc(ga, gb, None)
+        self.computed += 1
+        h, w = box[1] - box[0], box[3] - box[2]
+        small = complete(small)
+        f = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) * (w / ga.shape[1])
+        grid = self.grids.get((h, w))
+        if grid is None:
+            gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+            grid = self.grids[(h, w)] = np.dstack([gx, gy])
+        f += grid  # absolute sampling positions, what remap takes
+        self.cache[key] = f
+        return f
+
+    def forget_before(self, index: int) -> None:
+        for k in [k for k in self.cache if k[0] < index]:
+            del self.cache[k]
+
+
+def _warp(img: np.ndarray, maps: np.ndarray, nearest: bool = False) -> np.ndarray:
+    """``img`` sampled at ``maps`` (absolute coordinates, (h, w, 2) float32)."""
+    interp = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+    return cv2.remap(
+        img, maps, None, interp, borderMode=cv2.BORDER_CONSTANT, borderValue=255 if nearest else 0
+    )
+
+
 # ------------------------------------------------------------------------------------------------ the loop
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalSettings:
+    """Knobs of :func:`remove_overlays` (the defaults are what the benchmark measured)."""
+
+    reach: int = 24  # frames before and after the current one that may be sources
+    margin: int = 32  # real pixels around each hole group in a region crop
+    sources: int = 8  # at most this many source frames per region and frame (flows computed)
+    spread: int = 4  # source frames at spread-out offsets when the mask hides pixels in place (static marks)
+    per_pixel: int = 3  # each hole pixel takes the median of its nearest this-many aligned candidates
+    flow_side: int = 256  # flow runs on region crops reduced to at most this many pixels a side
+    flow_preset: str = "fast"  # DIS preset: "ultrafast", "fast" or "medium"
+    tolerance: float = 14.0  # mean |difference| on the ring above which a source does not line up
+    carry: float = (
+        0.8  # weight of the previous output (warped) against a fresh spatial fill where no frame shows
+    )
 
 
 def remove_overlays(
@@ -174,102 +439,167 @@ def remove_overlays(
     *,
     mark: MarkEstimate | None = None,
     inpainter: Inpainter | None = None,
-    reach: int = 8,
+    settings: RemovalSettings | None = None,
     stats_out: list[RemovalStats] | None = None,
 ) -> Iterator[np.ndarray]:
-    """Yield cleaned frames for ``frames`` (RGB uint8, streamed).
+    """Yield cleaned frames for ``frames`` (RGB uint8, streamed); pixels outside holes and mark untouched.
 
-    ``holes(i)`` gives frame ``i``'s opaque pixels to fill (bool, full frame) or ``None``; ``mark`` is inverted
-    first where it is see-through. At most ``2·reach + 1`` frames are held.
+    ``holes(i)`` gives frame ``i``'s opaque pixels to fill (bool, full frame) or ``None``; it is called once
+    per frame, right after frame ``i`` has been drawn from ``frames``. ``mark`` is inverted first where it is
+    see-through. At most ``reach + 1`` whole frames are held, plus region crops of ``reach`` written ones.
     """
-    inpainter = inpainter or OpenCVInpainter()
-    offsets = [o for d in (1, 2, 3, 5, 8, 12, 16) if d <= reach for o in (d, -d)]
-    buf: deque[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = deque()  # (index, frame, hole, small grey)
-    flow: _Flow | None = None
-    prev_out: tuple[np.ndarray, np.ndarray] | None = None  # (output frame, its small grey)
+    cfg = settings or RemovalSettings()
+    inpainter = inpainter or HarmonicInpainter()
+    flows = _Flows(cfg.flow_side, cfg.flow_preset)
+    invert = _Inversion(mark) if mark is not None else None
+    buf: deque[_Slot] = deque()
+    prev_out: np.ndarray | None = None
     counts = [0, 0, 0, 0, 0]
     it = iter(frames)
     exhausted = False
     next_index = 0
     done = 0
     while True:
-        while not exhausted and (not buf or buf[-1][0] < done + reach):
+        while not exhausted and (not buf or buf[-1].index < done + cfg.reach):
             try:
                 frame = next(it)
             except StopIteration:
                 exhausted = True
                 break
-            if flow is None:
-                flow = _Flow(*frame.shape[:2])
-            if mark is not None:
-                frame = invert_blend(frame, mark)
+            if invert is not None:
+                frame = invert(frame)
             hole = holes(next_index)
-            hole = np.zeros(frame.shape[:2], bool) if hole is None else hole
-            buf.append((next_index, frame, hole, flow.gray(frame)))
+            buf.append(_make_slot(next_index, frame, hole, cfg.margin))
             next_index += 1
-        if not buf or done >= next_index:
+        if done >= next_index:
             break
-        pos = done - buf[0][0]
-        index, frame, hole, small = buf[pos]
+        slot = buf[done - buf[0].index]
         counts[0] += 1
-        if not hole.any():
-            out = frame
+        assert slot.frame is not None
+        if not slot.boxes:
+            out = slot.frame
         else:
-            assert flow is not None
-            out = _fill_one(frame, hole, small, buf, pos, offsets, flow, prev_out, inpainter, counts)
-        prev_out = (out, flow.gray(out)) if flow is not None else None
+            out = slot.frame.copy()
+            for box in slot.boxes:
+                fill = _fill_region(slot, box, buf, flows, prev_out, inpainter, cfg, counts)
+                out[box[0] : box[1], box[2] : box[3]] = fill
+        prev_out = out if slot.boxes else None
         yield out
+        # later frames (within reach) may take from this one: keep only the crops their regions need
+        needed = {b for s in buf if done < s.index <= done + cfg.reach for b in s.boxes}
+        slot.keep_only(needed)
         done += 1
-        while buf and buf[0][0] < done - reach:
+        while buf and buf[0].index < done - cfg.reach:
             buf.popleft()
+        flows.forget_before(done)
     if stats_out is not None:
         stats_out.append(RemovalStats(*counts))
 
 
-def _fill_one(
-    frame, hole, small, buf, pos, offsets, flow: _Flow, prev_out, inpainter: Inpainter, counts
-) -> np.ndarray:  # noqa: ANN001
+def _make_slot(index: int, frame: np.ndarray, hole: np.ndarray | None, margin: int) -> _Slot:
+    if hole is None or not hole.any():
+        return _Slot(index, frame, (0, 0), np.zeros((0, 0), bool), ())
+    ys, xs = np.nonzero(hole.any(axis=1))[0], np.nonzero(hole.any(axis=0))[0]
+    y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+    return _Slot(index, frame, (y0, x0), hole[y0:y1, x0:x1].copy(), regions(hole, margin))
+
+
+def _choose_sources(
+    slot: _Slot, box: Box, hole: np.ndarray, buf: deque[_Slot], cfg: RemovalSettings
+) -> list[_Slot]:
+    """Source frames for one region, nearest first: those that show hole pixels still short of candidates
+    (judged without motion), then a spread of offsets (camera motion reveals what a static mark hides)."""
+    window = [s for s in buf if s.index != slot.index and s.crop(box) is not None]
+    window.sort(key=lambda s: (abs(s.index - slot.index), s.index < slot.index))
+    hp = hole
+    need = np.zeros(int(hp.sum()), np.int32)
+    chosen: list[_Slot] = []
+    for s in window:
+        if len(chosen) >= cfg.sources:
+            break
+        shows = ~s.hole_in(box)[hp]
+        gain = int((shows & (need < cfg.per_pixel)).sum())
+        if gain >= max(8, 0.01 * len(need)):
+            chosen.append(s)
+            need += shows
+    # Motion moves what each source shows; a few frames at spread-out offsets add candidates, more of them
+    # where many pixels are hidden in place in every frame (a static mark: only motion reveals what is under).
+    short = float(np.mean(need < cfg.per_pixel)) if len(need) else 0.0
+    limit = min(cfg.sources, len(chosen) + (cfg.spread if short > 0.05 else cfg.spread // 2))
+    if len(chosen) < limit:
+        by_index = {s.index: s for s in window}
+        for d in (3, 12, 6, 24, 1, 9, 18, 2):
+            for j in (slot.index - d, slot.index + d):
+                s = by_index.get(j)
+                if s is not None and s not in chosen and len(chosen) < limit:
+                    chosen.append(s)
+    chosen.sort(key=lambda s: (abs(s.index - slot.index), s.index < slot.index))
+    return chosen
+
+
+def _fill_region(
+    slot: _Slot, box: Box, buf: deque[_Slot], flows: _Flows, prev_out: np.ndarray | None,
+    inpainter: Inpainter, cfg: RemovalSettings, counts: list[int],
+) -> np.ndarray:  # fmt: skip
+    cur = slot.crop(box)
+    assert cur is not None
+    hole = slot.hole_in(box)
+    out = cur.copy()
+    if not hole.any():
+        return out
+    n_hole = int(hole.sum())
+    counts[1] += n_hole
     h, w = hole.shape
-    hole_small = cv2.resize(hole.astype(np.uint8), flow.small, interpolation=cv2.INTER_NEAREST).astype(bool)
-    ring = _ring(hole, max(3, int(round(min(h, w) / 120))))
-    missing = hole.copy()
-    out = frame.copy()
-    counts[1] += int(hole.sum())
-    cur = frame.astype(np.float32)
-    tol = 14.0
-    for off in offsets:
-        j = pos + off
-        if not (0 <= j < len(buf)) or not missing.any():
+    ring = _ring(hole, 4)
+    curf = cur.astype(np.float32)
+    values: list[np.ndarray] = []
+    valids: list[np.ndarray] = []
+    prev_flow: np.ndarray | None = None
+    complete = flows.completion(hole, box)
+    for src in _choose_sources(slot, box, hole, buf, cfg):
+        f = flows.flow(slot, src, box, complete)
+        ncrop = src.crop(box)
+        if f is None or ncrop is None:
             continue
-        _, nframe, nhole, nsmall = buf[j]
-        f = flow.flow(small, nsmall, hole_small)
-        warped = flow.warp(nframe, f)
-        nh = flow.warp(nhole.astype(np.uint8), f, nearest=True).astype(bool)
-        valid_ring = ring & ~nh
-        if valid_ring.sum() < 0.3 * ring.sum():
+        if src.index == slot.index - 1:
+            prev_flow = f
+        nh = _warp(src.hole_in(box).astype(np.uint8), f, nearest=True).astype(bool)
+        take = hole & ~nh
+        if not take.any():
             continue
-        diff = cur[valid_ring] - warped[valid_ring].astype(np.float32)
-        if float(np.mean(np.abs(diff))) > tol:
-            continue  # flow failed or a cut: this neighbour does not line up
+        warped = _warp(ncrop, f)
+        vr = ring & ~nh
+        if vr.sum() < 0.3 * ring.sum():
+            continue
+        diff = curf[vr] - warped[vr]
+        if float(np.mean(np.abs(diff))) > cfg.tolerance:
+            continue  # flow failed or a cut: this source does not line up
         shift = np.median(diff, axis=0)
-        take = missing & ~nh
-        if take.any():
-            out[take] = np.clip(warped[take].astype(np.float32) + shift, 0, 255).astype(np.uint8)
-            missing &= ~take
-            counts[2] += int(take.sum())
-    if missing.any() and prev_out is not None:
-        pframe, psmall = prev_out
-        f = flow.flow(small, psmall, hole_small)
-        warped = flow.warp(pframe, f)
-        diff = cur[ring] - warped[ring].astype(np.float32)
-        if ring.any() and float(np.mean(np.abs(diff))) <= tol * 0.6:
-            # Blend the propagated fill with a fresh spatial fill: stable, yet it follows slow changes.
-            shift = np.median(diff, axis=0)
-            spatial = inpainter.fill(out, missing)
-            prop = np.clip(warped[missing].astype(np.float32) + shift, 0, 255)
-            out[missing] = (0.8 * prop + 0.2 * spatial[missing].astype(np.float32) + 0.5).astype(np.uint8)
-            counts[3] += int(missing.sum())
-            missing[:] = False
+        values.append(warped[hole].astype(np.float32) + shift)
+        valids.append(take[hole])
+    missing = hole.copy()
+    if values:
+        med, got = _median_first(np.stack(values), np.stack(valids), cfg.per_pixel)
+        idx = np.flatnonzero(hole.ravel())[got]
+        out.reshape(-1, 3)[idx] = np.clip(med[got] + 0.5, 0, 255).astype(np.uint8)
+        missing.ravel()[idx] = False
+        counts[2] += int(got.sum())
+    if missing.any() and prev_out is not None and slot.index > 0 and cfg.carry > 0:
+        pcrop = prev_out[box[0] : box[1], box[2] : box[3]]
+        if prev_flow is None:
+            prev = next((s for s in buf if s.index == slot.index - 1), None)
+            prev_flow = flows.flow(slot, prev, box, complete) if prev is not None else None
+        if prev_flow is not None:
+            warped = _warp(pcrop, prev_flow).astype(np.float32)
+            diff = curf[ring] - warped[ring]
+            if ring.any() and float(np.mean(np.abs(diff))) <= cfg.tolerance * 0.6:
+                # Blend the propagated fill with a fresh spatial fill: stable, yet it follows slow changes.
+                shift = np.median(diff, axis=0)
+                spatial = inpainter.fill(out, missing)
+                prop = np.clip(warped[missing] + shift, 0, 255)
+                out[missing] = (cfg.carry * prop + (1 - cfg.carry) * spatial[missing] + 0.5).astype(np.uint8)
+                counts[3] += int(missing.sum())
+                missing[:] = False
     if missing.any():
         out = inpainter.fill(out, missing)
         counts[4] += int(missing.sum())
