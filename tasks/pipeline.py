@@ -232,13 +232,14 @@ def mix(
     job: Job, timing: Timing, voiced: Mapping[LineKey, VoicedLine], shots: Sequence[ShotArtifact], music: AudioArtifact
 ) -> AudioArtifact:
     from flows.progress import emit
-    from tasks.audio.soundtrack import mix_soundtrack
+    from tasks.audio.soundtrack import mix_soundtrack, scene_ends
 
     lines = []
     for request, offset in zip(timing.requests, timing.offsets, strict=True):
         for i, spoken in enumerate(request.lines):
             lines.append((voiced[(request.shot.id, i)].audio, offset + spoken.start_sample))
-    effects = [(s.effects, off) for s, off in zip(shots, timing.offsets, strict=True)]
+    ends = scene_ends([r.scene.index for r in timing.requests], timing.offsets, timing.total_samples)
+    effects = [(s.effects, off, end) for s, off, end in zip(shots, timing.offsets, ends, strict=True)]  # tails ring on
     result = mix_soundtrack(job.store, total_samples=timing.total_samples, lines=lines, effects=effects, music=music.path)
     emit("mix", status="cached" if result.cached else "done", detail=f"{result.extra['integrated_lufs']:.1f} LUFS")
     return result

@@ -48,11 +48,24 @@ def score_episode(
     return AudioArtifact(key=key, path=str(path), samples=total, cached=False, extra=extra)
 
 
-def _place(track: np.ndarray, clip: np.ndarray, start: int) -> None:
-    """Add ``clip`` into ``track`` at ``start`` (clipped to the track's length)."""
-    if start >= len(track):
+def scene_ends(scenes: Sequence[int], offsets: Sequence[int], total: int) -> list[int]:
+    """For each shot (its scene's index, its first sample; in episode order): the sample where its scene ends.
+
+    A shot's effects may ring on past its cut, but only to there: a new scene starts clean."""
+    ends, end = [], total
+    for i in reversed(range(len(scenes))):
+        if i + 1 < len(scenes) and scenes[i + 1] != scenes[i]:
+            end = offsets[i + 1]  # the next shot opens a new scene
+        ends.append(end)
+    return ends[::-1]
+
+
+def _place(track: np.ndarray, clip: np.ndarray, start: int, end: int | None = None) -> None:
+    """Add ``clip`` into ``track`` at ``start``, cut at ``end`` (default: the track's end)."""
+    end = len(track) if end is None else min(end, len(track))
+    if start >= end:
         return
-    n = min(len(clip), len(track) - start)
+    n = min(len(clip), end - start)
     if clip.ndim == 1 and track.ndim == 2:
         track[start : start + n] += clip[:n, None]
     else:
@@ -64,12 +77,15 @@ def mix_soundtrack(
     *,
     total_samples: int,
     lines: Sequence[tuple[str, int]],
-    effects: Sequence[tuple[str, int]],
+    effects: Sequence[tuple[str, int] | tuple[str, int, int]],
     music: str,
     target_lufs: float = -14.0,
     true_peak_db: float = -2.0,
 ) -> AudioArtifact:
     """Mix dialogue (``lines`` = (wav, start sample)), shot effects and music into the episode mix and stems.
+
+    ``effects`` are (wav, start sample) or (wav, start, end sample): a shot's effects WAV may run past the shot
+    (a tail ringing on after the cut) and is cut at ``end``, its scene's end (:func:`scene_ends`).
 
     ``true_peak_db`` leaves 1 dB of headroom below the −1 dBTP delivery limit for the AAC encode's overshoot.
     """
@@ -78,7 +94,7 @@ def mix_soundtrack(
     from tasks.audio.wav import read_wav, write_wav
 
     key = content_key(
-        "mix", total_samples, [(Path(p).name, s) for p, s in lines], [(Path(p).name, s) for p, s in effects],
+        "mix", total_samples, [(Path(p).name, s) for p, s in lines], [(Path(e[0]).name, *e[1:]) for e in effects],
         file_digest(music), target_lufs, true_peak_db, code_version("tasks.audio.mix", "tasks.audio.soundtrack"),
     )  # fmt: skip
     paths = {name: store.path("mix", key, f".{name}.wav") for name in (*STEMS, "mix")}
@@ -91,9 +107,9 @@ def mix_soundtrack(
         clip, _ = read_wav(path)
         _place(dialogue, clip if clip.ndim == 1 else clip.mean(axis=1), start)
     fx = np.zeros((total_samples, 2), np.float32)
-    for path, start in effects:
+    for path, start, *end in effects:
         clip, _ = read_wav(path)
-        _place(fx, clip if clip.ndim == 2 else np.repeat(clip[:, None], 2, axis=1), start)
+        _place(fx, clip if clip.ndim == 2 else np.repeat(clip[:, None], 2, axis=1), start, *end)
     score, _ = read_wav(music)
     score = score if score.ndim == 2 else np.repeat(score[:, None], 2, axis=1)
     music_track = np.zeros((total_samples, 2), np.float32)

@@ -33,6 +33,7 @@ from tasks.video.text import Sprite
 
 BLINK_SECONDS = 0.12
 SOUND_PACKAGES = ("tasks.audio.sfx", "tasks.audio.rooms")
+RING_SECONDS = 4.0  # how long an effect may ring on past the shot's cut (a stairwell's reverb lasts ~3 s)
 
 
 class AnimaticError(VideoError):
@@ -132,6 +133,7 @@ class AnimaticBackend:
             room=room,
             positions_at=lambda seconds: _screen_x(figures, camera, seconds, request),
             speaker=shot.speaker,
+            ring=int(RING_SECONDS * request.sample_rate),  # the mix cuts the tail at the scene's end
         )
         spec = plate_spec(
             scene.location or scene.heading,

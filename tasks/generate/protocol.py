@@ -17,7 +17,8 @@ class GeneratedShot:
 
     ``frames`` yields exactly ``request.frames`` RGB frames of ``(height, width, 3) uint8`` at delivery size,
     lazily (the shot task composites subtitles and encodes them once). ``effects`` is the shot's generated
-    non-dialogue audio (SFX, ambience) as ``(samples, 2) float32`` at 48 kHz, ``samples`` matching the frames.
+    non-dialogue audio (SFX, ambience) as ``(samples, 2) float32`` at 48 kHz, ``samples`` matching the frames —
+    or longer, by a tail still ringing after the cut (the mix lets it run on to the scene's end).
     """
 
     frames: Iterable[np.ndarray]

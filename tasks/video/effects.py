@@ -20,7 +20,7 @@ from tasks.video.looks import stable_rng
 
 @dataclass(frozen=True, slots=True)
 class EffectsTrack:
-    audio: np.ndarray  # (samples, 2) float32
+    audio: np.ndarray  # (samples + tail, 2) float32: tail ≤ ring, the part still sounding after the cut
     placed: tuple[dict, ...]  # one record per cue that sounded: text, sound, sample, pan, character
     unmatched: tuple[str, ...]  # cue texts no synthesiser matched
     outside: tuple[str, ...]  # cue texts timed at or after the shot's end (nothing to place)
@@ -48,14 +48,16 @@ def effects_track(
     room: str | None,
     positions_at: Callable[[float], Mapping[str, float]],
     speaker: str | None,
+    ring: int = 0,
 ) -> EffectsTrack:
-    """Mix every cue into a ``(samples, 2)`` buffer.
+    """Mix every cue into a ``(samples, 2)`` buffer, longer by up to ``ring`` samples where a sound (a slam's
+    reverb, a crash) still rings at the shot's end: the caller lets that tail run on past the cut.
 
     ``positions_at(seconds)`` maps on-screen names to their x in 0..1 of the frame at that moment.
     """
-    audio = np.zeros((samples, 2), np.float32)
+    audio = np.zeros((samples + max(ring, 0), 2), np.float32)
     if not cues:
-        return EffectsTrack(audio, (), (), ())
+        return EffectsTrack(audio[:samples], (), (), ())
     try:
         sfx = importlib.import_module("tasks.audio.sfx")
     except ImportError as exc:
@@ -65,6 +67,7 @@ def effects_track(
             hint="install the full project (`make install`) or remove the cues",
         ) from None
     placed: list[dict] = []
+    last = samples  # the end of the longest-ringing sound, at least the shot's end
     unmatched: list[str] = []
     outside: list[str] = []
     for i, cue in enumerate(cues):
@@ -92,10 +95,11 @@ def effects_track(
                 field="sfx",
                 hint="the synthesiser must return stereo float samples",
             )
-        end = min(start + len(sound), samples)
+        end = min(start + len(sound), len(audio))
         if end > start:
             audio[start:end] += sound[: end - start]
+            last = max(last, end)
         placed.append(
             {"text": cue.text, "sound": name, "sample": start, "pan": round(pan, 3), "character": who}
         )
-    return EffectsTrack(audio, tuple(placed), tuple(unmatched), tuple(outside))
+    return EffectsTrack(audio[:last], tuple(placed), tuple(unmatched), tuple(outside))

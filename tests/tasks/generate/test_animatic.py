@@ -309,11 +309,13 @@ def test_effects_are_placed_at_the_cue_sample_and_panned_to_the_actor(
     assert shot.info["sfx"][0]["character"] == "陈总"
 
 
-def test_effects_past_the_shot_end_are_cut_not_wrapped(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_effects_ring_on_past_the_shot_end_not_wrapped(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_sfx(monkeypatch)
     shot = AnimaticBackend().generate(make_request(frames=3, sfx=(Cue(kind="sfx", text="door", at=0.09),)))
-    assert shot.effects.shape == (4800, 2)
-    assert np.abs(shot.effects[: int(0.09 * RATE)]).max() == 0.0
+    at = int(0.09 * RATE)
+    assert shot.effects.shape == (at + 2400, 2), "the 2400-sample burst runs its course past the 4800-sample shot"
+    assert np.abs(shot.effects[:at]).max() == 0.0, "nothing wraps to the start"
+    assert np.abs(shot.effects[4800:]).max() > 0.0, "still sounding after the cut (the mix stops it at the scene end)"
 
 
 def test_bad_requests_name_the_field(tmp_path: Path) -> None:
