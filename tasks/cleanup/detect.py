@@ -1,8 +1,12 @@
 """Find what to remove: static and moving marks (with their blend alpha) and burned-in subtitles.
 
-Static marks are found by *persistence*: over many frames the mean signed gradient of a background that changes
-averages out, while the edges of an overlay stay put. A persistent-edge blob only counts as a mark where the
-picture around it changes over time (otherwise it is just a static background and nothing can be learned).
+Static marks are found by *persistence*: over many frames the mean signed gradient of a background that
+changes averages out, while the edges of an overlay stay put. A persistent-edge blob counts as a mark where
+its edges never move (scene edges near motion jitter) and it damps the variation of the picture around it (an
+overlay hides or scales the background by ``1−α``; a moving subject varies more inside than around); that
+damping also draws its exact boundary. Over a static picture persistence says nothing: only a frozen blob (far
+below the ring's sensor noise) with still edges near a frame edge counts — an opaque badge; a see-through one
+there is not found.
 
 A constant overlay composites as ``I = α·W + (1−α)·B``. With the background under the mark estimated by a smooth
 interpolation from the mark's border (a low-pass of the true background, so regressing ``I`` on it is unbiased),
@@ -157,6 +161,7 @@ class _Candidate:
     ``inside_std``: median temporal std inside (an overlay hides or scales the background's variation);
     ``coherence``: median |mean gradient| / mean |gradient| on its edges (1.0 = the edge never moves: an
     overlay; a scene edge under a shaking camera or a moving subject jitters below ~0.9);
+    ``edge_frac``: persistent-edge pixels on or next to the blob per blob pixel;
     ``border``: distance of the blob to the nearest frame edge per short side (marks sit near edges).
     """
 
@@ -169,6 +174,29 @@ class _Candidate:
     edge_frac: float
     edge_strength: float
     border: float
+
+
+def _damped_region(
+    std: np.ndarray, blob: np.ndarray, limit: float, k: int, min_share: float
+) -> np.ndarray | None:
+    """The part of ``blob``'s neighbourhood whose temporal std is at most ``limit``, connected to the blob.
+
+    ``None`` when under ``min_share`` of the blob is damped (not an overlay by this cue: the blob is kept as
+    it is and scored on its own). Growth is bounded to ~k pixels past the blob.
+    """
+    low = std <= limit
+    core = blob & low
+    if core.sum() < min_share * blob.sum():
+        return None
+    ell = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    low = cv2.morphologyEx(low.astype(np.uint8), cv2.MORPH_CLOSE, ell).astype(bool)
+    n, labels = cv2.connectedComponents(low.astype(np.uint8))
+    ids = np.unique(labels[core & low])
+    region = np.isin(labels, ids[ids > 0])
+    reach = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+    region &= cv2.dilate(blob.astype(np.uint8), reach).astype(bool)
+    region = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_OPEN, ell).astype(bool)
+    return _fill_holes(region)
 
 
 def _candidates(
@@ -191,6 +219,7 @@ def _candidates(
     region = _fill_holes(closed.astype(bool))
     n, labels, cc, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), connectivity=8)
     ring_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+    std_s = cv2.medianBlur(std.astype(np.float32), 3)
     out: list[_Candidate] = []
     for i in range(1, n):
         x, y, bw, bh, area = cc[i]
@@ -207,18 +236,36 @@ def _candidates(
         near = cv2.dilate(comp.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         if comp.sum() >= 0.35 * hull.sum() or (near & outline.astype(bool)).sum() >= 0.7 * outline.sum():
             comp = comp | hull.astype(bool)
-        y0, y1, x0, x1 = max(0, y - 2 * k), min(h, y + bh + 2 * k), max(0, x - 2 * k), min(w, x + bw + 2 * k)
+        y0, y1, x0, x1 = max(0, y - 3 * k), min(h, y + bh + 3 * k), max(0, x - 3 * k), min(w, x + bw + 3 * k)
         local = np.zeros((y1 - y0, x1 - x0), np.uint8)
         local[y - y0 : y - y0 + bh, x - x0 : x - x0 + bw] = comp
         ring = cv2.dilate(local, ring_k).astype(bool) & ~local.astype(bool)
         ring_vals = std[y0:y1, x0:x1][ring]
-        on_edge = comp & edges[y : y + bh, x : x + bw]
+        ring_std = float(np.median(ring_vals)) if ring.any() else 0.0
+        ring_low = float(np.percentile(ring_vals, 20)) if ring.any() else 0.0
+        # Over a changing picture the outline says roughly where a mark is and how much it damps the picture's
+        # variation says exactly where (a see-through mark with α ≥ 0.2 to ≤ 0.8 of its surroundings): scene
+        # edges stuck to the outline vary, a badge's cap whose outline broke does not. (Over a static picture
+        # there is only sensor noise to damp, too little to draw a boundary with.)
+        damped = None
+        if ring_low >= 9.0:
+            damped = _damped_region(std_s[y0:y1, x0:x1], local.astype(bool), 0.8 * ring_std, k, min_share=0.3)
+        if damped is None or damped.sum() < min_area:
+            # the 3x3 gradient puts an outline one pixel outside the mark on both sides: the filled outline is
+            # one pixel too wide all round (eroded in the padded window: eroding the tight box keeps its rim)
+            damped = cv2.erode(local, np.ones((3, 3), np.uint8)).astype(bool)
+            if not damped.any():
+                continue
+        ys, xs = np.nonzero(damped)
+        y, x = y0 + int(ys.min()), x0 + int(xs.min())
+        bh, bw = int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
+        comp = damped[y - y0 : y - y0 + bh, x - x0 : x - x0 + bw]
+        near_comp = cv2.dilate(comp.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        on_edge = near_comp & edges[y : y + bh, x : x + bw]
         on_coh, on_ratio = coherent[y : y + bh, x : x + bw][on_edge], ratio[y : y + bh, x : x + bw][on_edge]
         out.append(
             _Candidate(
-                box=(int(x), int(y), int(bw), int(bh)), comp=comp,
-                ring_std=float(np.median(ring_vals)) if ring.any() else 0.0,
-                ring_low=float(np.percentile(ring_vals, 20)) if ring.any() else 0.0,
+                box=(int(x), int(y), int(bw), int(bh)), comp=comp, ring_std=ring_std, ring_low=ring_low,
                 inside_std=float(np.median(std[y : y + bh, x : x + bw][comp])),
                 coherence=float(np.median(on_ratio)) if on_edge.any() else 0.0,
                 edge_frac=float(on_edge.sum() / comp.sum()),
@@ -301,9 +348,7 @@ def detect_static_marks(
     if stats.n < 8:
         return np.zeros((src.height, src.width), bool)
     mask, _, _ = _persistent_regions(stats, min_area=max(24, src.height * src.width // 20000))
-    # The 3x3 gradient puts a mark's outline one pixel outside it on both sides: the filled outline is one
-    # pixel too wide all round (measured: IoU 0.92 → 0.98 on an opaque badge at 640x360).
-    return cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return mask
 
 
 def _poisson_from_gradients(gx: np.ndarray, gy: np.ndarray, region: np.ndarray) -> np.ndarray:
@@ -358,9 +403,9 @@ def estimate_blend(
     3. Pixels within two pixels of the border (anti-aliased edges, partial alpha) get their own ratio against
        their nearest outside pixel.
 
-    ``grow`` pixels are added round ``mask`` first, so anti-aliased edge pixels a mask (user-drawn or detected)
-    cuts through are inverted too: the estimate's ``mask`` is the removal region, one pixel wider than the mark
-    (measured on the bench's carphone opaque badge: +1 dB PSNR after removal, 0.93 → 0.80 IoU against alpha > 0).
+    ``grow`` pixels are added round ``mask`` first, so anti-aliased edge pixels a mask (user-drawn or
+    detected) cuts through are inverted too: the estimate's ``mask`` is the removal region, one pixel wider
+    than the mark (bench carphone opaque badge: +1 dB PSNR after removal; IoU with alpha > 0 0.93 → 0.80).
     """
     src = src or open_source(path)
     h, w = mask.shape
@@ -646,9 +691,9 @@ def detect_subtitles(
         vote = np.mean(masks, axis=0)
         sliver = False
         if vote.max() == 0 or (last - first + 1) < min_len:
-            # Too short to be a cue unless it is a sliver of a neighbour cue with text: keep the raw strokes near
-            # that cue's text then (text flickering over a busy background is not a new cue every frame; specks
-            # of a noisy background elsewhere in a gap between cues are not text).
+            # Too short to be a cue unless it is a sliver of a neighbour cue with text: keep the raw strokes
+            # near that cue's text then (text flickering over a busy background is not a new cue every frame;
+            # specks of a noisy background elsewhere in a gap between cues are not text).
             if vote.max() == 0 or (last - first + 1) >= min_len or not kept or kept[-1][1] != first - 1:
                 continue
             sliver = True
