@@ -132,8 +132,13 @@ def clean_video(
     inpainter: Inpainter | None = None,
     band: tuple[float, float] | None = None,
     moving: bool = False,
+    detection: Detection | None = None,
 ) -> CleanResult:
-    """Remove watermarks/logos and burned-in subtitles from ``input_path`` into ``output_path`` (atomic)."""
+    """Remove watermarks/logos and burned-in subtitles from ``input_path`` into ``output_path`` (atomic).
+
+    ``detection`` skips detection and removes what it holds (e.g. a detection made once and reviewed);
+    ``watermark``, ``subtitles``, ``band`` and ``moving`` are then not used.
+    """
     t0 = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
     if input_path.resolve() == output_path.resolve():
@@ -141,8 +146,11 @@ def clean_video(
             "output would overwrite the input", file=output_path, hint="choose another --out path"
         )
     src = open_source(input_path)
-    wm = parse_watermark(watermark, src)
-    det = detect(input_path, watermark=wm, subtitles=subtitles, band=band, moving=moving)
+    if detection is None:
+        wm = parse_watermark(watermark, src)
+        det = detect(input_path, watermark=wm, subtitles=subtitles, band=band, moving=moving)
+    else:
+        det = detection
     stats: list[RemovalStats] = []
     frames = (f for _, f in iter_frames(src.path))
     cleaned = remove_overlays(
