@@ -172,13 +172,21 @@ def invert_blend(frame: np.ndarray, mark: MarkEstimate) -> np.ndarray:
     return _Inversion(mark)(frame)
 
 
+def _tight(hole: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(y0, y1, x0, x1)`` of the hole's pixels, or None when there are none."""
+    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
+    if not len(rows):
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
 def regions(hole: np.ndarray, margin: int) -> tuple[Box, ...]:
     """Padded boxes around the connected groups of ``hole`` (groups closer than ``margin`` share a box)."""
-    ys, xs = np.nonzero(hole)
-    if len(ys) == 0:
+    tight = _tight(hole)
+    if tight is None:
         return ()
     h, w = hole.shape
-    ty0, ty1, tx0, tx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    ty0, ty1, tx0, tx1 = tight
     sub = hole[ty0:ty1, tx0:tx1].astype(np.uint8)
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (margin | 1, margin | 1))
     n, labels = cv2.connectedComponents(cv2.dilate(sub, k))
@@ -273,15 +281,22 @@ def _median_first(values: np.ndarray, valid: np.ndarray, keep: int) -> tuple[np.
     ``values`` (K, N, 3) float32 in preference order, ``valid`` (K, N) bool → ``(N, 3)`` medians and ``(N,)``
     bool (pixels that had at least one candidate).
     """
-    valid = valid & (np.cumsum(valid, axis=0) <= keep)
-    n = valid.sum(axis=0)
-    v = np.where(valid[..., None], values, np.nan)
-    v.sort(axis=0)  # NaNs (invalid) go last
-    lo = np.maximum((n - 1) // 2, 0)[None, :, None]
-    hi = np.maximum(n // 2, 0)[None, :, None]
-    lo3 = np.broadcast_to(lo, (1, *v.shape[1:]))
-    hi3 = np.broadcast_to(hi, (1, *v.shape[1:]))
-    med = 0.5 * (np.take_along_axis(v, lo3, 0)[0] + np.take_along_axis(v, hi3, 0)[0])
+    rank = np.cumsum(valid, axis=0)  # (K, N) 1-based rank of each valid candidate
+    n = np.minimum(rank[-1], keep)
+    first = np.zeros((keep, *values.shape[1:]), np.float32)  # (keep, N, 3): the first valid ones, packed
+    for k in range(values.shape[0]):
+        sel = np.flatnonzero(valid[k] & (rank[k] <= keep))
+        first[rank[k, sel] - 1, sel] = values[k, sel]
+    if keep == 3:  # the common case, without a sort: median of three, mean of two, or the one
+        a, b, c = first
+        med3 = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+        med = np.where((n == 3)[:, None], med3, np.where((n == 2)[:, None], 0.5 * (a + b), a))
+        return med, n > 0
+    v = np.where((np.arange(keep)[:, None] < n[None, :])[..., None], first, np.nan)
+    v.sort(axis=0)  # NaNs (missing) go last
+    lo = np.broadcast_to(np.maximum((n - 1) // 2, 0)[None, :, None], (1, *v.shape[1:]))
+    hi = np.broadcast_to(np.maximum(n // 2, 0)[None, :, None], (1, *v.shape[1:]))
+    med = 0.5 * (np.take_along_axis(v, lo, 0)[0] + np.take_along_axis(v, hi, 0)[0])
     return med, n > 0
 
 
@@ -420,17 +435,14 @@ class _Flows:
             out = self._step(a, b, box) if a is not None and b is not None else None
             self.cache[key] = out
             return out
-        first = self.small(i, i + s, box)
-        if first is None:
+        before = self.small(i, j - s, box)  # shares its chain with every nearer source of frame i
+        last = self.small(j - s, j, box)
+        if before is None or last is None:
             out = None
-        else:
-            rest = self.small(i + s, j, box)
-            if rest is None:
-                out = None
-            else:  # follow the first step, then the rest from where it landed
-                h, w = first.shape[:2]
-                landed = self.grid(h, w) + first
-                out = first + cv2.remap(rest, landed, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        else:  # go as far as the chain got, then take the last step from where it landed
+            h, w = before.shape[:2]
+            landed = self.grid(h, w) + before
+            out = before + cv2.remap(last, landed, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         self.cache[key] = out
         return out
 
@@ -444,22 +456,18 @@ class _Flows:
         return f + self.grid(h, w)
 
     def forget(self, done: int, reach: int) -> None:
-        """Frame ``done`` is next: keep the single steps inside the window and the chains a later frame
-        continues (those starting at the last written frame); drop the rest."""
-        for k in [
-            k for k in self.cache if k[0] < done - reach - 1 or (abs(k[1] - k[0]) > 1 and k[0] < done - 1)
-        ]:
+        """Frame ``done`` is next: keep the single steps inside the window, drop written frames' chains."""
+        for k in [k for k in self.cache if k[0] < done - reach - 1 or (abs(k[1] - k[0]) > 1 and k[0] < done)]:
             del self.cache[k]
         for k in [k for k in self.completions if k[0] < done - reach - 1]:
             del self.completions[k]
 
 
-def _warp(img: np.ndarray, maps: np.ndarray, nearest: bool = False) -> np.ndarray:
-    """``img`` sampled at ``maps`` (absolute coordinates, (h, w, 2) float32)."""
-    interp = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-    return cv2.remap(
-        img, maps, None, interp, borderMode=cv2.BORDER_CONSTANT, borderValue=255 if nearest else 0
-    )
+def _warp(img: np.ndarray, maps: np.ndarray) -> np.ndarray:
+    """``img`` sampled at ``maps`` (absolute coordinates, (h, w, 2) float32); outside it counts as a hole
+    (255 in a 4th channel) and black."""
+    border = (0, 0, 0, 255) if img.ndim == 3 and img.shape[2] == 4 else 0
+    return cv2.remap(img, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
 
 
 # ------------------------------------------------------------------------------------------------ the loop
@@ -473,13 +481,12 @@ class RemovalSettings:
     margin: int = 32  # real pixels around each hole group in a region crop
     sources: int = 8  # at most this many source frames per region and frame (flows computed)
     spread: int = 4  # source frames at spread-out offsets when the mask hides pixels in place (static marks)
+    offsets: tuple[int, ...] = (3, 12, 6, 24, 1, 9, 18, 2)  # those offsets, in order of preference
     per_pixel: int = 3  # each hole pixel takes the median of its nearest this-many aligned candidates
     flow_side: int = 256  # flow runs on region crops reduced to at most this many pixels a side
     flow_preset: str = "fast"  # DIS preset: "ultrafast", "fast" or "medium"
-    tolerance: float = 14.0  # mean |difference| on the ring above which a source does not line up
-    carry: float = (
-        0.8  # weight of the previous output (warped) against a fresh spatial fill where no frame shows
-    )
+    tolerance: float = 10.0  # mean |difference| on the ring above which a source does not line up
+    carry: float = 0.8  # where no frame shows: weight of the warped previous output vs a fresh spatial fill
 
 
 def remove_overlays(
@@ -495,7 +502,8 @@ def remove_overlays(
 
     ``holes(i)`` gives frame ``i``'s opaque pixels to fill (bool, full frame) or ``None``; it is called once
     per frame, right after frame ``i`` has been drawn from ``frames``. ``mark`` is inverted first where it is
-    see-through. At most ``reach + 1`` whole frames are held, plus region crops of ``reach`` written ones.
+    see-through. About ``reach + 2`` whole frames are held (the current one, those ahead, the last output),
+    plus region crops of ``reach`` written ones.
     """
     cfg = settings or RemovalSettings()
     inpainter = inpainter or HarmonicInpainter()
@@ -551,10 +559,10 @@ def _at(buf: deque[_Slot], index: int) -> _Slot | None:
 
 
 def _make_slot(index: int, frame: np.ndarray, hole: np.ndarray | None, margin: int) -> _Slot:
-    if hole is None or not hole.any():
+    tight = _tight(hole) if hole is not None else None
+    if hole is None or tight is None:
         return _Slot(index, frame, (0, 0), np.zeros((0, 0), bool), ())
-    ys, xs = np.nonzero(hole.any(axis=1))[0], np.nonzero(hole.any(axis=0))[0]
-    y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+    y0, y1, x0, x1 = tight
     return _Slot(index, frame, (y0, x0), hole[y0:y1, x0:x1].copy(), regions(hole, margin))
 
 
@@ -582,7 +590,7 @@ def _choose_sources(
     limit = min(cfg.sources, len(chosen) + (cfg.spread if short > 0.05 else cfg.spread // 2))
     if len(chosen) < limit:
         by_index = {s.index: s for s in window}
-        for d in (3, 12, 6, 24, 1, 9, 18, 2):
+        for d in cfg.offsets:
             for j in (slot.index - d, slot.index + d):
                 s = by_index.get(j)
                 if s is not None and s not in chosen and len(chosen) < limit:
@@ -601,9 +609,7 @@ def _fill_region(
     out = cur.copy()
     if not hole.any():
         return out
-    n_hole = int(hole.sum())
-    counts[1] += n_hole
-    h, w = hole.shape
+    counts[1] += int(hole.sum())
     ring = _ring(hole, 4)
     curf = cur.astype(np.float32)
     values: list[np.ndarray] = []
@@ -616,11 +622,13 @@ def _fill_region(
             continue
         if src.index == slot.index - 1:
             prev_flow = f
-        nh = _warp(src.hole_in(box).astype(np.uint8), f, nearest=True).astype(bool)
+        # colour and hole warped together (a sample mostly from hole pixels is a hole pixel)
+        both = _warp(np.dstack([ncrop, src.hole_in(box).astype(np.uint8) * 255]), f)
+        nh = both[..., 3] > 127
         take = hole & ~nh
         if not take.any():
             continue
-        warped = _warp(ncrop, f)
+        warped = both[..., :3]
         vr = ring & ~nh
         if vr.sum() < 0.3 * ring.sum():
             continue
