@@ -119,6 +119,9 @@ def eval_cmd(
     steps: int | None = typer.Option(None, "--steps", min=1),
     cfg_text: float | None = typer.Option(None, "--cfg-text", min=0.0),
     shift: float | None = typer.Option(None, "--shift", min=0.01),
+    audio_pass: bool | None = typer.Option(
+        None, "--audio-pass/--joint-only", help="regenerate the sound given the finished picture (default: the checkpoint's setting)"
+    ),
     ema: bool = typer.Option(True, "--ema/--raw"),
     samples: Path | None = typer.Option(None, "--samples", help="also write the first samples as MP4s here"),
     as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
@@ -128,7 +131,7 @@ def eval_cmd(
     from model_core.eval import evaluate
 
     report = evaluate(ckpt, n_prompts=n_prompts, seed=seed, steps=steps, cfg_text=cfg_text, shift=shift, ema=ema,
-                      out_dir=samples)  # fmt: skip
+                      out_dir=samples, audio_pass=audio_pass)  # fmt: skip
     if record:
         from model_core.checkpoint import DEFAULT_CHECKPOINT
         from tasks.media.files import write_text_atomic

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 
 FORMAT = "reelwright-mmdit/1"
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "tiny"
-DEFAULT_SAMPLING = {"steps": 24, "shift": 1.0, "cfg_text": 3.0, "cfg_audio": 1.0}
+# audio_pass: after the joint pass, sample the sound again given the finished picture (video mask = 1, the
+# video-to-audio mode that ``train(picture_given=...)`` teaches); off for checkpoints trained without it
+DEFAULT_SAMPLING = {"steps": 24, "shift": 1.0, "cfg_text": 3.0, "cfg_audio": 1.0, "audio_pass": False}
 
 
 class CheckpointError(ModelError):
@@ -193,10 +195,11 @@ class LoadedModel:
     is_ema: bool = True
 
     def sampling(self, *, steps: int | None = None, cfg_text: float | None = None, cfg_audio: float | None = None,
-                 shift: float | None = None) -> dict:  # fmt: skip
+                 shift: float | None = None, audio_pass: bool | None = None) -> dict:  # fmt: skip
         """Sampler settings: the checkpoint's recorded defaults, overridden by what is given."""
         s = {**DEFAULT_SAMPLING, **self.meta.get("sampling", {})}
-        for key, value in (("steps", steps), ("cfg_text", cfg_text), ("cfg_audio", cfg_audio), ("shift", shift)):
+        for key, value in (("steps", steps), ("cfg_text", cfg_text), ("cfg_audio", cfg_audio), ("shift", shift),
+                           ("audio_pass", audio_pass)):  # fmt: skip
             if value is not None:
                 s[key] = value
         return s
@@ -213,8 +216,11 @@ class LoadedModel:
 
     def generate(self, prompts: list[str], *, seed: int = 0, steps: int | None = None, cfg_text: float | None = None,
                  cfg_audio: float | None = None, shift: float | None = None, batch_size: int = 16,
-                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:  # fmt: skip
+                 audio_pass: bool | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:  # fmt: skip
         """Sample one clip per prompt: ``(videos (F, H, W, 3) uint8, audios (n,) float32)`` in the toy world's units.
+
+        With ``audio_pass`` (default: the checkpoint's setting) the sound of the joint pass is replaced by a
+        second pass that generates it given the finished picture (video-to-audio through the video mask).
 
         Deterministic for given prompts, ``seed`` and ``batch_size`` (each batch draws its noise from a generator
         seeded by ``seed`` and the batch's first index).
@@ -225,7 +231,7 @@ class LoadedModel:
         from model_core.sampler import sample
 
         space = latent_space(self.config)
-        s = self.sampling(steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio, shift=shift)
+        s = self.sampling(steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio, shift=shift, audio_pass=audio_pass)
         videos: list[np.ndarray] = []
         audios: list[np.ndarray] = []
         cv, fr, h, w = space.video_shape
@@ -235,10 +241,13 @@ class LoadedModel:
             b = len(chunk)
             tokens, _ = self.model.text_encoder.tokenize(list(chunk))
             g = torch.Generator().manual_seed(int(seed) * 1_000_003 + start)
-            v, a = sample(
-                self.model, tokens, video_shape=(b, cv, fr, h, w), audio_shape=(b, ca, n), steps=int(s["steps"]),
-                shift=float(s["shift"]), cfg_text=float(s["cfg_text"]), cfg_audio=float(s["cfg_audio"]), generator=g,
-            )  # fmt: skip
+            run = {"steps": int(s["steps"]), "shift": float(s["shift"]), "cfg_text": float(s["cfg_text"]),
+                   "cfg_audio": float(s["cfg_audio"]), "generator": g}  # fmt: skip
+            shapes = {"video_shape": (b, cv, fr, h, w), "audio_shape": (b, ca, n)}
+            v, a = sample(self.model, tokens, **shapes, **run)
+            if s["audio_pass"]:
+                picture = torch.ones((b, 1, fr, h, w), dtype=v.dtype)  # (B, 1, F, h, w): every cell given
+                v, a = sample(self.model, tokens, **shapes, **run, video_cond=v.clamp(-1, 1), video_mask=picture)
             v_np, a_np = v.float().numpy(), a.float().numpy()
             videos.extend(space.decode_video(v_np[i]) for i in range(b))
             audios.extend(space.decode_audio(a_np[i], seed=seed + start + i) for i in range(b))

@@ -41,6 +41,9 @@ from model_core.toyworld import ToyWorld
 log = logging.getLogger("reelwright.model.train")
 
 TEXT_DROPOUT = 0.1  # fraction of empty prompts: the unconditional branch of classifier-free guidance
+# fraction of clips whose picture is given clean through the masked-conditioning interface (video mask = 1), so
+# only the sound is learnt: the model's video-to-audio mode, which the sampler's audio pass uses
+PICTURE_GIVEN = 0.25
 SHORT_CAPTION = 0.15  # chance of leaving out the material, and (independently) the motion phrase
 
 
@@ -239,13 +242,15 @@ def train(
     save_every: int = 500,
     max_minutes: float | None = None,
     threads: int = 2,
+    picture_given: float = PICTURE_GIVEN,
     on_log: Callable[[dict], None] | None = None,
 ) -> TrainResult:
     """Train (or continue training) a model of ``preset_name`` for ``steps`` optimizer steps in total.
 
     With ``resume`` and a previous run's ``train_state`` in ``out_dir``, training continues at its step with the
     same optimizer moments, RNG and data stream; a different architecture there is an error, not an overwrite.
-    ``max_minutes`` stops early (saving first) when the wall-clock budget is spent.
+    ``max_minutes`` stops early (saving first) when the wall-clock budget is spent. ``picture_given`` is the
+    fraction of clips trained as video-to-audio (their picture passed clean as the condition, mask 1).
     """
     import torch
 
@@ -255,6 +260,8 @@ def train(
     cfg = preset_name if isinstance(preset_name, ModelConfig) else preset(preset_name)
     if steps < 1 or batch_size < 1:
         raise ModelError(f"steps ({steps}) and batch_size ({batch_size}) must be positive")
+    if not 0.0 <= picture_given < 1.0:
+        raise ModelError(f"picture_given={picture_given} must be in [0, 1)", field="picture_given")
     space = latent_space(cfg)
     world = ToyWorld(seed, space.world)
     out = Path(out_dir)
@@ -305,7 +312,7 @@ def train(
 
     train_info = {
         "preset": cfg.name, "steps": steps, "batch_size": batch_size, "lr": lr, "ema": ema, "grad_clip": grad_clip,
-        "seed": seed, "warmup": warmup, "text_dropout": TEXT_DROPOUT, "world": asdict(space.world),
+        "seed": seed, "warmup": warmup, "text_dropout": TEXT_DROPOUT, "picture_given": picture_given, "world": asdict(space.world),
         "threads": threads,
     }  # fmt: skip
     elapsed_before = float(records[-1].get("elapsed", 0.0)) if records else 0.0
@@ -340,8 +347,16 @@ def train(
             sparsity = None
             if vsa_target is not None:
                 sparsity = vsa_target * min(1.0, step / max(1, steps // 2))
+            video_cond = video_mask = None
+            if picture_given > 0:
+                given = torch.rand((video.shape[0],), generator=gen) < picture_given  # (B,)
+                video_mask = given.to(video.dtype)[:, None, None, None, None].expand(
+                    -1, 1, *video.shape[2:]
+                ).contiguous()  # (B, 1, F, h, w)
+                video_cond = video * video_mask  # (B, 3, F, h, w)
             loss, parts = rectified_flow_loss(
-                model, video, audio, tokens, generator=gen, text_dropout=TEXT_DROPOUT, vsa_sparsity=sparsity
+                model, video, audio, tokens, generator=gen, text_dropout=TEXT_DROPOUT, vsa_sparsity=sparsity,
+                video_cond=video_cond, video_mask=video_mask,
             )
             if not torch.isfinite(loss):
                 raise ModelError(f"the loss became {loss.item()} at step {step}",

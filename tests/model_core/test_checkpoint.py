@@ -104,3 +104,18 @@ def test_shipped_checkpoint_when_present() -> None:
     loaded = load_checkpoint()
     assert loaded.config == preset("tiny") and loaded.is_ema
     assert (DEFAULT_CHECKPOINT / "ema.safetensors").stat().st_size < 20e6
+
+
+def test_audio_pass_keeps_the_picture_and_replaces_the_sound(tmp_path) -> None:
+    torch.manual_seed(0)
+    model = DualStreamMMDiT(preset("tiny"))
+    for p in model.parameters():  # a non-trivial model: zero-initialised outputs would make both passes equal
+        p.data.add_(0.02 * torch.randn_like(p))
+    save_checkpoint(tmp_path, model, ema=model, step=1)
+    loaded = load_checkpoint(tmp_path)
+    assert loaded.sampling()["audio_pass"] is False  # checkpoints without the setting keep the joint pass
+    kw = dict(seed=3, steps=2, cfg_text=1.0)
+    v_joint, a_joint = loaded.generate(["a red ball"], audio_pass=False, **kw)
+    v_two, a_two = loaded.generate(["a red ball"], audio_pass=True, **kw)
+    assert (v_joint[0] == v_two[0]).all()  # the picture is given to the audio pass and kept exactly
+    assert not torch.allclose(torch.from_numpy(a_joint[0]), torch.from_numpy(a_two[0]))

@@ -88,3 +88,18 @@ def test_loss_plot(tmp_path) -> None:
 
 
 torch.set_num_threads(1)
+
+
+def test_picture_given_must_be_a_fraction(tmp_path) -> None:
+    from model_core.config import ModelError
+
+    with pytest.raises(ModelError, match="picture_given"):
+        train("tiny", steps=1, out_dir=tmp_path, picture_given=1.0, **FAST)
+
+
+def test_picture_given_clips_train_only_the_sound(tmp_path) -> None:
+    """With every clip's picture given (0.99 ≈ all of a 2-clip batch at this seed) the video loss is empty."""
+    records: list[dict] = []
+    train("tiny", steps=2, out_dir=tmp_path, picture_given=0.99, on_log=records.append, **FAST)
+    assert records and records[-1]["video"] == 0.0 and records[-1]["audio"] > 0.0
+    assert read_config(tmp_path)[1]["train"]["picture_given"] == 0.99
