@@ -43,7 +43,7 @@ log = logging.getLogger("reelwright.model.train")
 TEXT_DROPOUT = 0.1  # fraction of empty prompts: the unconditional branch of classifier-free guidance
 # fraction of clips whose picture is given clean through the masked-conditioning interface (video mask = 1), so
 # only the sound is learnt: the model's video-to-audio mode, which the sampler's audio pass uses
-PICTURE_GIVEN = 0.25
+PICTURE_GIVEN = 0.2
 SHORT_CAPTION = 0.15  # chance of leaving out the material, and (independently) the motion phrase
 
 
