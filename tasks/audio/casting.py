@@ -6,8 +6,9 @@ Order of authority, per character:
 2. the **previous casting** of the series (stored by an earlier render, JSON or the run database) — so a voice never
    changes between episodes;
 3. a **deterministic assignment** from a hash of the name, steered by gender and age hints, that gives every
-   character in the cast a different voice variant and a clearly different pitch. Narrators (旁白, NARRATOR) get a
-   neutral voice.
+   character in the cast a different voice variant and a predicted median F0 (from a measured table of each
+   variant's F0 against eSpeak's pitch setting, ``VARIANT_F0``) at least ``MIN_GAP_ST`` semitones from every other
+   voice of the same gender. Narrators (旁白, NARRATOR) get a neutral voice.
 
 The series bible::
 
@@ -37,6 +38,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from schemas.errors import ReelwrightError
 from schemas.script import Character
@@ -293,6 +296,82 @@ def is_narrator(name: str) -> bool:
     return _norm(name) in NARRATORS or _norm(name).startswith(("旁白", "narrator"))
 
 
+# Median F0 (Hz) of each eSpeak NG variant at the pitch settings in VARIANT_F0_PITCHES — "" is the base voice with
+# no variant. Measured once (eSpeak NG 1.52 via espeakng-loader) on en-us, rate 170, pitch_range 50, one 20-word
+# sentence, with the YIN tracker of bench/listen.py (16 kHz, threshold 0.3, octave guard). Each variant carries its
+# own base pitch, which outweighs the 0-99 setting (``ian`` at 50 is below ``m4`` at 40), so casting works on
+# predicted F0, not on the setting. Mandarin (cmn) measures 1-2 semitones lower for every variant alike, so gaps
+# between characters hold in either language.
+VARIANT_F0_PITCHES = (0, 25, 50, 75, 99)
+VARIANT_F0: dict[str, tuple[float, ...]] = {
+    "": (65.5, 81.3, 99.9, 129.0, 168.0),
+    "m1": (60.7, 73.5, 92.8, 119.1, 155.8),
+    "m2": (61.3, 77.5, 99.1, 132.0, 176.2),
+    "m3": (69.1, 82.9, 102.8, 131.2, 171.2),
+    "m4": (65.8, 77.1, 92.5, 116.1, 150.5),
+    "m5": (67.5, 83.1, 102.3, 131.1, 170.6),
+    "m6": (65.6, 79.2, 99.2, 129.7, 170.0),
+    "m7": (72.4, 86.3, 103.2, 131.1, 167.1),
+    "m8": (57.1, 68.5, 83.6, 106.5, 137.7),
+    "Andy": (59.4, 73.2, 94.3, 126.2, 168.0),
+    "Michael": (72.9, 85.3, 103.9, 131.2, 166.8),
+    "john": (66.4, 81.6, 101.8, 131.1, 172.4),
+    "paul": (54.7, 65.9, 83.4, 108.5, 142.4),
+    "robert": (70.4, 79.6, 93.7, 115.3, 148.1),
+    "ian": (54.2, 66.9, 83.4, 107.4, 140.5),
+    "grandpa": (65.9, 86.4, 105.1, 135.5, 175.1),
+    "f1": (114.3, 139.5, 177.3, 229.9, 303.5),
+    "f2": (126.9, 153.2, 191.0, 245.6, 320.6),
+    "f3": (144.1, 169.8, 206.2, 260.5, 334.0),
+    "f4": (111.5, 138.8, 176.4, 231.4, 305.8),
+    "f5": (127.9, 158.3, 200.9, 264.3, 347.9),
+    "Annie": (187.9, 209.9, 239.1, 283.5, 341.3),
+    "Alicia": (164.4, 199.3, 249.6, 319.8, 417.1),
+    "Andrea": (146.9, 188.2, 243.0, 323.8, 429.0),
+    "belinda": (131.0, 170.9, 225.8, 304.4, 411.4),
+    "steph": (103.8, 136.8, 182.3, 247.2, 334.3),
+    "anika": (171.7, 210.4, 266.0, 344.9, 450.7),
+    "linda": (132.2, 170.6, 226.0, 304.6, 411.6),
+    "grandma": (149.1, 167.8, 195.5, 242.5, 302.7),
+}
+
+# Predicted median F0 windows (Hz) per gender and age band: where the assignment looks first, then anywhere in the
+# gender's whole range. Adults speak in the middle, the old lower, children higher.
+_F0_WINDOWS = {
+    ("male", "adult"): (76.0, 145.0), ("male", "old"): (72.0, 118.0), ("male", "child"): (140.0, 176.0),
+    ("female", "adult"): (175.0, 290.0), ("female", "old"): (150.0, 225.0), ("female", "child"): (260.0, 400.0),
+}  # fmt: skip
+_F0_RANGE = {"male": (70.0, 176.0), "female": (150.0, 420.0)}
+MIN_GAP_ST = 2.3  # semitones between two voices of one gender (2 is the distinctness bar; 0.3 for measurement spread)
+_PITCH_LIMITS = (3, 96)  # eSpeak's extremes sound strained: stay inside
+
+
+def predicted_f0(voice: Voice) -> float | None:
+    """The median F0 (Hz, on en-us) eSpeak gives ``voice``, from VARIANT_F0; None for variants not in the table."""
+    table = VARIANT_F0.get(voice.variant)
+    if table is None:
+        return None
+    return float(np.exp(np.interp(voice.pitch, VARIANT_F0_PITCHES, np.log(table))))
+
+
+def _pitch_for(variant: str, f0: float) -> int | None:
+    """The pitch setting that gives ``variant`` median F0 ``f0`` (Hz), or None if it is outside the usable range."""
+    table = np.log(VARIANT_F0[variant])
+    lo, hi = _PITCH_LIMITS
+    pitch = int(round(np.interp(np.log(f0), table, VARIANT_F0_PITCHES)))
+    if not lo <= pitch <= hi or not table[0] <= np.log(f0) <= table[-1]:
+        return None
+    return pitch
+
+
+def _voice_gender(voice: Voice) -> str:
+    return "female" if voice.variant in (*FEMALE_VARIANTS, *OLD_FEMALE_VARIANTS) else "male"
+
+
+def _semitones(a: float, b: float) -> float:
+    return abs(12.0 * np.log2(a / b))
+
+
 def _pool(gender: str | None, age: int | None, h: int) -> tuple[str, tuple[str, ...]]:
     """The gender used for pitch and the variants to choose from; unknown gender picks one from the hash."""
     if gender is None:
@@ -303,30 +382,42 @@ def _pool(gender: str | None, age: int | None, h: int) -> tuple[str, tuple[str, 
     return gender, FEMALE_VARIANTS if gender == "female" else MALE_VARIANTS
 
 
-def _assign(character: Character, language: str, used_variants: set[str], used_pitches: list[int]) -> Voice:
+def _target_f0(gender: str, age: int | None, h: int, taken: Sequence[float]) -> float:
+    """A predicted median F0 for a new character, at least MIN_GAP_ST from every voice of the same gender already
+    cast: the free slot nearest the hash's spot on a grid of MIN_GAP_ST steps up its age window (a grid packs the
+    window fully), else the nearest free quarter semitone in the window, then in the gender's whole range; if all
+    are taken, the spot farthest from every other voice."""
+    band = "child" if age is not None and age < 16 else "old" if age is not None and age >= 55 else "adult"
+    lo, hi = _F0_WINDOWS[(gender, band)]
+    wanted = np.log2(lo) + ((h >> 16) % 1000) / 999 * (np.log2(hi) - np.log2(lo))
+
+    def free(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        gaps = np.array([min((abs(12 * (g - np.log2(t))) for t in taken), default=np.inf) for g in grid])
+        return grid[gaps >= MIN_GAP_ST], gaps
+
+    slots = np.arange(np.log2(lo), np.log2(hi) + 1e-9, MIN_GAP_ST / 12)
+    for grid in (slots, *(np.arange(np.log2(a), np.log2(b) + 1e-9, 1 / 48) for a, b in ((lo, hi), _F0_RANGE[gender]))):
+        ok, gaps = free(grid)
+        if len(ok):
+            return float(2 ** ok[np.argmin(np.abs(ok - wanted))])
+    return float(2 ** grid[np.argmax(gaps)])
+
+
+def _assign(character: Character, language: str, used_variants: set[str], taken: Mapping[str, list[float]]) -> Voice:
     h = _digest(character.name)
     gender, pool = _pool(guess_gender(character), character.age, h)
     start = (h >> 8) % len(pool)
     if character.age is not None and character.age >= 60:
         start = 0  # the old-age variant first
     ordered = [pool[(start + i) % len(pool)] for i in range(len(pool))]
-    variant = next((v for v in ordered if v not in used_variants), ordered[0])
-    lo, hi = (52, 80) if gender == "female" else (20, 48)
     age = character.age
-    if age is not None and age < 16:
-        lo, hi = lo + 12, min(hi + 14, 95)
-    elif age is not None and age >= 55:
-        lo, hi = max(lo - 10, 5), hi - 10
-    span = hi - lo + 1
-    pitch = lo + (h >> 16) % span
-    for step in range(span):  # the nearest free pitch at least 6 away from every other character's
-        for candidate in (pitch + step, pitch - step):
-            if lo <= candidate <= hi and all(abs(candidate - p) >= 6 for p in used_pitches):
-                pitch = candidate
-                break
-        else:
-            continue
-        break
+    f0 = _target_f0(gender, age, h, taken[gender])
+    # the first variant (hash order, unused ones first) that reaches that F0 at a usable pitch setting
+    candidates = [v for v in ordered if v not in used_variants] + [v for v in ordered if v in used_variants]
+    variant, pitch = next(((v, p) for v in candidates if (p := _pitch_for(v, f0)) is not None), (None, None))
+    if variant is None:  # nobody reaches it: the variant whose range comes closest
+        variant = min(candidates, key=lambda v: min(abs(np.log(f0 / x)) for x in VARIANT_F0[v]))
+        pitch = int(np.clip(np.interp(np.log(f0), np.log(VARIANT_F0[variant]), VARIANT_F0_PITCHES), *_PITCH_LIMITS))
     # Short drama is brisk: 165-200 wpm (eSpeak's Mandarin is slow at the same setting, so it gets 15 % more).
     rate = 165 + (h >> 24) % 36
     if language.startswith(("zh", "cmn")):
@@ -337,8 +428,9 @@ def _assign(character: Character, language: str, used_variants: set[str], used_p
         rate += 8
     pitch_range = 40 + (h >> 32) % 31  # 40-70
     return Voice(
-        engine_voice=f"{base_voice(language)}+{variant}", language=language, pitch=pitch, pitch_range=pitch_range,
-        rate=rate, volume=100, label=f"{character.name} ({gender}{f', {age}' if age is not None else ''})",
+        engine_voice=f"{base_voice(language)}+{variant}", language=language, pitch=int(pitch),
+        pitch_range=pitch_range, rate=rate, volume=100,
+        label=f"{character.name} ({gender}{f', {age}' if age is not None else ''})",
     )  # fmt: skip
 
 
@@ -358,7 +450,7 @@ def cast_voices(
     """A voice for every character (keyed by name and by each alias): bible, then previous casting, then assigned.
 
     Assignment visits characters in hash order (not script order), so the same cast always gets the same voices,
-    and skips variants and pitches already taken by the bible, the previous casting and earlier characters.
+    and skips variants and F0s (within MIN_GAP_ST of a voice of the same gender) already taken by the bible, the previous casting and earlier characters.
     """
     previous = dict(previous or {})
     prev_norm = {_norm(k): v for k, v in previous.items()}
@@ -374,18 +466,27 @@ def cast_voices(
         else:
             todo.append(character)
     used_variants = {v.variant for v in [*result.values(), *previous.values()] if v.variant}
-    used_pitches = [v.pitch for v in result.values()]
+    taken: dict[str, list[float]] = {"male": [], "female": []}  # predicted F0 of every voice already cast
+
+    def take(voice: Voice) -> None:
+        f0 = predicted_f0(voice)
+        if f0 is not None:
+            taken[_voice_gender(voice)].append(f0)
+
+    for name, voice in [*result.items(), *previous.items()]:
+        if not is_narrator(name):  # a narrator is a neutral read, not one of the cast
+            take(voice)
     if bible is not None:
         for entry in bible.entries:
             values = dict(entry.values)
             if "voice" in values:
                 used_variants.add(values["voice"].partition("+")[2])
-            if "pitch" in values:
-                used_pitches.append(values["pitch"])
+                if "pitch" in values:  # a fully given voice: new characters keep clear of it
+                    take(Voice(engine_voice=values["voice"], pitch=values["pitch"]))
     for character in sorted(todo, key=lambda c: (_digest(c.name), c.name)):
-        voice = _assign(character, language, used_variants, used_pitches)
+        voice = _assign(character, language, used_variants, taken)
         used_variants.add(voice.variant)
-        used_pitches.append(voice.pitch)
+        take(voice)
         result[character.name] = voice
     out: dict[str, Voice] = {}
     for character in characters:
