@@ -60,16 +60,28 @@ def scene_ends(scenes: Sequence[int], offsets: Sequence[int], total: int) -> lis
     return ends[::-1]
 
 
-def _place(track: np.ndarray, clip: np.ndarray, start: int, end: int | None = None) -> None:
-    """Add ``clip`` into ``track`` at ``start``, cut at ``end`` (default: the track's end)."""
+CUT_FADE = 0.15  # seconds: an effect still sounding at its scene's cut fades out over this, ending at the cut
+
+
+def _place(track: np.ndarray, clip: np.ndarray, start: int, end: int | None = None, *, rate: int = 48_000) -> None:
+    """Add ``clip`` into ``track`` at ``start``, cut at ``end`` (default: the track's end).
+
+    A clip still sounding at the cut is faded out over ``CUT_FADE`` (raised cosine) ending exactly there, as a sound
+    editor would: a new scene starts clean, but nothing drops to digital silence mid-sound."""
     end = len(track) if end is None else min(end, len(track))
     if start >= end:
         return
     n = min(len(clip), end - start)
-    if clip.ndim == 1 and track.ndim == 2:
-        track[start : start + n] += clip[:n, None]
+    part = clip[:n]
+    if n < len(clip):  # cut short: fade the last CUT_FADE before the cut
+        k = min(n, int(CUT_FADE * rate))
+        ramp = 0.5 + 0.5 * np.cos(np.pi * (np.arange(1, k + 1) / k))  # → 0 at the cut
+        part = part.copy()
+        part[n - k :] *= ramp if part.ndim == 1 else ramp[:, None]
+    if part.ndim == 1 and track.ndim == 2:
+        track[start : start + n] += part[:, None]
     else:
-        track[start : start + n] += clip[:n]
+        track[start : start + n] += part
 
 
 def mix_soundtrack(

@@ -38,3 +38,32 @@ def test_an_effect_tail_rings_into_the_next_shot_but_stops_at_the_scene_end(tmp_
     fx, _ = read_wav(result.extra["stems"]["effects"])
     assert np.abs(fx[int(1.1 * RATE) : int(1.9 * RATE)]).max() > 1e-3, "the tail rings on under shot 2"
     assert np.abs(fx[2 * RATE :]).max() == 0.0, "and stops at the scene's end"
+
+
+
+def _worst_step_db(x: np.ndarray, body_db: float, span_ms: int = 10) -> float:
+    """The largest fall of the 10 ms RMS level (1 ms hop, floored at −120 dBFS) over the next ``span_ms``,
+    counted from the moments the sound is within 30 dB of ``body_db`` (an audible level)."""
+    ms = RATE // 1000
+    power = (x.astype(np.float64) ** 2).reshape(len(x), -1).mean(axis=1)
+    c = np.concatenate([[0.0], np.cumsum(power)])
+    starts = np.arange(0, len(x) - 10 * ms, ms)
+    level = 10 * np.log10(np.maximum((c[starts + 10 * ms] - c[starts]) / (10 * ms), 1e-12))
+    audible = np.flatnonzero(level[:-span_ms] > body_db - 30)
+    return float((level[audible] - level[audible + span_ms]).max())
+
+
+def test_an_effect_cut_at_the_scene_end_fades_out_instead_of_stopping_dead():
+    """A steady sound (noise at about −23 dBFS, as the listening bench found) runs past its scene's end: it is
+    faded, not chopped — no fall of more than 15 dB within 10 ms while it is audible (a hard cut falls ~90 dB)."""
+    from tasks.audio.soundtrack import _place
+
+    noise = (np.random.default_rng(1).standard_normal((3 * RATE, 2)) * 0.07).astype(np.float32)
+    body = 20 * np.log10(0.07)
+    track = np.zeros((4 * RATE, 2), np.float32)
+    _place(track, noise, RATE // 2, 2 * RATE)
+    assert np.abs(track[2 * RATE :]).max() == 0.0  # still nothing past the cut: the next scene starts clean
+    assert _worst_step_db(track, body) <= 15.0
+    chopped = np.zeros_like(track)
+    chopped[RATE // 2 : 2 * RATE] = noise[: 3 * RATE // 2]
+    assert _worst_step_db(chopped, body) > 60.0  # the measure catches the old hard cut
