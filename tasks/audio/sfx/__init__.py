@@ -81,6 +81,8 @@ EFFECTS: dict[str, EffectSpec] = {
         _spec(textures.wind, -12.0, 4.0, loops=True),
         _spec(textures.engine, -10.0, 4.0, loops=True),
         _spec(textures.electric_hum, -16.0, 3.0, loops=True),
+        _spec(textures.sea, -12.0, 8.0, loops=True),
+        _spec(textures.traffic, -14.0, 6.0, loops=True),
         _spec(textures.car_pass, -4.0, 0.0, fills=True),
         _spec(textures.tire_screech, -4.0),
         _spec(textures.crowd_murmur, -14.0, 4.0, loops=True),

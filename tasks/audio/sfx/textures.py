@@ -47,11 +47,16 @@ def thunder(rng: np.random.Generator, length: float) -> np.ndarray:
     rumble = lowpass(brown(n, rng), 160, order=4)
     rolls = smooth_random(n, rng, 3.0, 0.3, 1.0) ** 2  # the roll: reflections off cloud layers and terrain
     env = (1 - np.exp(-t / 0.12)) * np.exp(-t / (duration * 0.35))
+    # the roll dies away: a raised-cosine over the last 1.5 s takes the rumble (still ~-20 dB there) to nothing,
+    # instead of a step at the end of the render
+    fade = count(1.5)
+    env[-fade:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, fade + 1) / fade)
     crack_n = count(0.6)
     crack = lowpass(rng.standard_normal(crack_n), 900, order=3) * decay(crack_n, 0.4, attack=0.01)
     out = rumble * rolls * env
     place(out, crack * 0.25, _j(rng, 0.05, 0.5))
-    return np.stack([out, np.roll(out, 240)], axis=1)  # 5 ms apart: a wide, enveloping rumble
+    late = np.concatenate([np.zeros(240), out[:-240]])  # 5 ms apart: a wide, enveloping rumble
+    return np.stack([out, late], axis=1)
 
 
 def rain(rng: np.random.Generator, length: float) -> np.ndarray:
@@ -272,3 +277,33 @@ def electric_hum(rng: np.random.Generator, length: float) -> np.ndarray:
     flicker = 1 + 0.25 * smooth_random(n, rng, 6.0, -1, 1)
     mono = (tone / len(harmonics) + buzz) * flicker
     return loop_seamless(np.stack([mono, mono], axis=1), LOOP_OVERLAP)
+
+
+def sea(rng: np.random.Generator, length: float) -> np.ndarray:
+    """Sea at a harbour or shore (loopable): low surf swelling every 5-9 s, a hiss of foam as each wave breaks."""
+    n = _texture_length(max(length, 8.0))
+    out = np.zeros((n, 2))
+    swell = smooth_random(n, rng, 0.14, 0.2, 1.0) ** 2  # waves: slow, uneven
+    for ch in range(2):
+        surf = lowpass(brown(n, rng), 500, order=2) * (0.35 + swell)
+        foam = bandpass(pink(n, rng), 1200, 7000) * (0.15 + 0.5 * swell)
+        out[:, ch] = surf + foam
+    return loop_seamless(out, LOOP_OVERLAP)
+
+
+def traffic(rng: np.random.Generator, length: float) -> np.ndarray:
+    """Distant city traffic (loopable): a low road roar with passing swells, tyre hiss, the odd far horn."""
+    n = _texture_length(max(length, 6.0))
+    out = np.zeros((n, 2))
+    for ch in range(2):
+        roar = lowpass(brown(n, rng), 300, order=2) * (0.6 + 0.4 * smooth_random(n, rng, 0.3, 0.0, 1.0))
+        hiss = bandpass(pink(n, rng), 800, 4000) * 0.25 * smooth_random(n, rng, 0.2, 0.3, 1.0) ** 2
+        out[:, ch] = roar + hiss
+    for _ in range(int(rng.integers(0, 2))):  # a horn blocks away, once in a while
+        k = count(_j(rng, 0.35, 0.3))
+        tt = np.arange(k) / RATE
+        f = rng.uniform(380, 480)
+        horn = (np.sin(2 * np.pi * f * tt) + 0.4 * np.sin(2 * np.pi * 1.26 * f * tt)) * np.sin(np.pi * tt / tt[-1]) ** 0.5
+        at = int(rng.integers(0, n - k))
+        out[at : at + k] += 0.08 * lowpass(horn, 1500)[:, None]
+    return loop_seamless(out, LOOP_OVERLAP)

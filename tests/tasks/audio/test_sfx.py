@@ -63,6 +63,19 @@ def test_glass_is_bright_thunder_is_low():
     assert p[f > 2000].sum() / p.sum() > 0.8
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_thunder_rolls_away_to_nothing_instead_of_stopping(seed):
+    """The rumble fades to silence: its last 50 ms are > 50 dB under its loudest 50 ms, and over its last 1.5 s no
+    50 ms window falls more than 10 dB below the one before while audible (the old render ended ~25 dB under its
+    peak with a 5 ms fade)."""
+    x = render("thunder", seed).mean(axis=1).astype(np.float64)
+    hop = RATE // 20  # 50 ms
+    level = 10 * np.log10(np.maximum((x[: len(x) // hop * hop].reshape(-1, hop) ** 2).mean(axis=1), 1e-14))
+    assert level[-1] < level.max() - 50
+    audible = level[-30:-1] > level.max() - 45
+    assert np.all(np.diff(level[-30:])[audible] > -10)
+
+
 def test_phone_buzz_is_periodic_at_the_motor_rate():
     x = render("phone_buzz", 1).mean(axis=1)
     burst = x[int(0.05 * RATE) : int(0.35 * RATE)]  # inside the first vibration pulse
