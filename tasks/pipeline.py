@@ -231,7 +231,10 @@ def render(job: Job, request: ShotRequest, timing: Timing) -> ShotArtifact:
 def mix(
     job: Job, timing: Timing, voiced: Mapping[LineKey, VoicedLine], shots: Sequence[ShotArtifact], music: AudioArtifact
 ) -> AudioArtifact:
+    import zlib
+
     from flows.progress import emit
+    from tasks.audio.ambience import scene_bed
     from tasks.audio.soundtrack import mix_soundtrack, scene_ends
 
     lines = []
@@ -240,7 +243,13 @@ def mix(
             lines.append((voiced[(request.shot.id, i)].audio, offset + spoken.start_sample))
     ends = scene_ends([r.scene.index for r in timing.requests], timing.offsets, timing.total_samples)
     effects = [(s.effects, off, end) for s, off, end in zip(shots, timing.offsets, ends, strict=True)]  # tails ring on
-    result = mix_soundtrack(job.store, total_samples=timing.total_samples, lines=lines, effects=effects, music=music.path)
+    beds = [  # room tone and weather under every scene (effects stem, so the M&E carries it); one tone per place
+        scene_bed(sc.heading, sc.interior, sc.location, " ".join(s.action for s in sc.shots), n, zlib.crc32((sc.location or sc.heading).encode()))
+        for sc, n in zip(job.plan.scenes, timing.scene_samples, strict=True)
+    ]
+    result = mix_soundtrack(
+        job.store, total_samples=timing.total_samples, lines=lines, effects=effects, music=music.path, ambience=beds
+    )
     emit("mix", status="cached" if result.cached else "done", detail=f"{result.extra['integrated_lufs']:.1f} LUFS")
     return result
 

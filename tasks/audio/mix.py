@@ -9,6 +9,8 @@ Order of work, and why:
    over ``attack_ms`` *before* a line starts (offline look-ahead, so the first syllable is already clear) and back
    up over ``release_ms`` after it. If the music is still within ``min_speech_to_music_db`` of the quietest phrase,
    the whole bed is lowered until it is not.
+   Room tone and weather beds (``ambience``, tasks.audio.ambience) go into the effects stem ``ambience_db`` under
+   the speaking level — not balanced with the effects: a steady bed would pull their measured level down.
    Before that, the dialogue's peaks are held to ``dialogue_crest_db`` over its speaking level (a smooth
    look-ahead peak limiter on the dialogue alone): raw TTS can peak 20 dB over its level, and leaving those peaks
    to the bus limiter would pull the music down with every loud syllable.
@@ -26,6 +28,7 @@ cost more than the arithmetic.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -226,17 +229,36 @@ def _level(power: np.ndarray, active: np.ndarray | None, n: int, hop: int) -> fl
     return _db(float(np.sum(power[active]) * hop / np.sum(lengths[active])))
 
 
+def _line_offsets(
+    power: np.ndarray, active: np.ndarray, level: float, lines: Sequence[tuple[int, int]] | None, hop: int
+) -> np.ndarray:
+    """Per frame: how far (dB) the line spoken there sits from the programme's speaking ``level`` (0 outside lines
+    and without ``lines``); where lines overlap (two people at once), the louder line's."""
+    offset = np.zeros(len(power))
+    covered = np.zeros(len(power), bool)
+    for start, stop in lines or ():
+        a, b = max(0, start // hop), min(len(power), -(-stop // hop))
+        own = _level(power[a:b], active[a:b], (b - a) * hop, hop) - level if b > a else float("-inf")
+        if np.isfinite(own):
+            offset[a:b] = np.where(covered[a:b], np.maximum(offset[a:b], own), own)
+            covered[a:b] = True
+    return offset
+
+
 def compress_dialogue(
     d: np.ndarray, active: np.ndarray, rate: int = 48_000, *, ratio: float = 3.0, knee_db: float = 0.0,
-    out: np.ndarray | None = None,
+    out: np.ndarray | None = None, lines: Sequence[tuple[int, int]] | None = None,
 ) -> np.ndarray:
     """A dialogue compressor: syllables louder than the speaking level (+``knee_db``) are pulled toward it at
     ``ratio``:1, so loud words stop poking out and the programme reaches −14 LUFS without heavy peak limiting.
 
-    ``d`` is (n, ch); ``active`` marks the 5 ms speech frames (:func:`speech_frames`) the speaking level is measured
-    over; the result goes to ``out`` (may be ``d`` itself) or a new float32 array. Sidechain: 5 ms RMS frames; the
-    gain takes the lowest value within ±10 ms (look-ahead: the attack completes before the syllable) and is
-    averaged over ±10 ms then ±25 ms (a ~50 ms release that does not flutter).
+    With ``lines`` ((start, stop) samples of each spoken line) the speaking level is each line's own, so a line
+    performed louder or quieter (a shout, a whisper: the emotion's level) keeps that level and only its own
+    syllables are evened out; without them it is the programme's. ``d`` is (n, ch); ``active`` marks the 5 ms
+    speech frames (:func:`speech_frames`) levels are measured over; the result goes to ``out`` (may be ``d``
+    itself) or a new float32 array. Sidechain: 5 ms RMS frames; the gain takes the lowest value within ±10 ms
+    (look-ahead: the attack completes before the syllable) and is averaged over ±10 ms then ±25 ms (a ~50 ms
+    release that does not flutter).
     """
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
@@ -245,8 +267,9 @@ def compress_dialogue(
     level = _level(power, active, len(d), hop)
     if not np.isfinite(level):
         return d
+    reference = level + _line_offsets(power, active, level, lines, hop)
     env_db = 20 * np.log10(np.maximum(np.sqrt(power), 1e-9))
-    over = np.maximum(env_db - (level + knee_db), 0.0)
+    over = np.maximum(env_db - (reference + knee_db), 0.0)
     gain_db = -(1.0 - 1.0 / ratio) * over
     gain_db = minimum_filter1d(gain_db, size=5, mode="nearest")
     gain_db = uniform_filter1d(uniform_filter1d(gain_db, size=5, mode="nearest"), size=11, mode="nearest")
@@ -256,17 +279,22 @@ def compress_dialogue(
     return out
 
 
-def _limit_peaks(d: np.ndarray, ceiling: float, rate: int) -> np.ndarray:
-    """``d`` (n, ch) float32 with its sample peaks held under ``ceiling`` by the fast (0.75 ms) look-ahead limiter.
+def _limit_peaks(d: np.ndarray, ceiling: float, rate: int, offsets: np.ndarray | None = None) -> np.ndarray:
+    """``d`` (n, ch) float32 with its sample peaks held under ``ceiling`` by the fast (0.75 ms) look-ahead limiter;
+    ``offsets`` (per 5 ms frame, dB) raise or lower the ceiling line by line (a shouted line keeps its headroom).
 
     Block by block: each block's gain is computed over the block plus the limiter's reach either side (the
     minimum filter and two moving averages see ±4·0.75 ms), so the gain is the whole-programme one."""
     half = max(1, int(0.75 / 1000 * rate))
     reach = 4 * half + 1
+    hop = int(rate * FRAME_MS / 1000)
     out = np.empty(d.shape, np.float32)
     for s, e in spans(len(d), _block(rate)):
         lo, hi = max(0, s - reach), min(len(d), e + reach)
-        gain = _limiter_gain(rows(np.abs(d[lo:hi]), np.maximum), ceiling, rate, smooth_ms=0.75)
+        top = ceiling
+        if offsets is not None:
+            top = ceiling * 10 ** (np.repeat(offsets[lo // hop : -(-hi // hop)], hop)[lo % hop : lo % hop + hi - lo] / 20)
+        gain = _limiter_gain(rows(np.abs(d[lo:hi]), np.maximum), top, rate, smooth_ms=0.75)
         out[s:e] = d[s:e] * gain[s - lo : e - lo, None]
     return out
 
@@ -291,6 +319,9 @@ def _balance(
     effects_db: float,
     min_ratio_db: float,
     rate: int,
+    ambience: np.ndarray | None = None,
+    ambience_db: float = -33.0,
+    offsets: np.ndarray | None = None,
 ) -> _Balanced:
     """Dialogue peaks held at ``dialogue_peak_db`` (fast look-ahead limiter: single glottal pulses, not whole
     syllables); music and effects set relative to the dialogue's speaking level; music ducked; the bed lowered
@@ -302,7 +333,7 @@ def _balance(
     speaking, music_level, fx_level = levels
     music_gain = np.float32(1.0)
     if np.isfinite(speaking):
-        d = _limit_peaks(d, 10 ** (dialogue_peak_db / 20), rate)
+        d = _limit_peaks(d, 10 ** (dialogue_peak_db / 20), rate, offsets)
     dialogue_power = _frame_power(d, hop)
     if np.isfinite(speaking):
         level = _level(dialogue_power, active, len(d), hop)
@@ -310,6 +341,9 @@ def _balance(
             music_gain = np.float32(10 ** ((level + music_db - music_level) / 20))
         if np.isfinite(fx_level):
             fx = fx * np.float32(10 ** ((level + effects_db - fx_level) / 20))
+    if ambience is not None:  # unit-RMS room tone under everything, set from the speaking level (or −50 dBFS)
+        amb_gain = 10 ** (((level if np.isfinite(speaking) else -20.0) + ambience_db) / 20)
+        fx = fx + ambience * np.float32(amb_gain)
     bed = np.empty(m.shape, np.float32)
     for s, e in spans(len(m), _block(rate)):
         bed[s:e] = (m[s:e] * music_gain) * duck[s:e, None]
@@ -399,10 +433,16 @@ def mix_episode(
     min_speech_to_music_db: float = 12.0,
     dialogue_crest_db: float = 13.0,
     dialogue_ratio: float = 3.0,
+    ambience: np.ndarray | None = None,
+    ambience_db: float = -33.0,
+    lines: Sequence[tuple[int, int]] | None = None,
 ) -> Mix:
     """Mix the three stems (same length; dialogue (n,) or (n, 2)) into a delivered stereo mix with stems.
 
     ``music_db``/``effects_db`` set the music bed and effects relative to the dialogue's speaking level;
+    ``lines`` ((start, stop) samples per spoken line) lets the dialogue compressor keep each line's own level, so
+    a shouted or whispered line stays louder or quieter than the rest (:func:`compress_dialogue`);
+    ``ambience`` (same length, unit-RMS room tone) joins the effects stem ``ambience_db`` under the speaking level;
     ``duck_db`` (6–12) is how far the bed drops under speech; 9 dB leaves room for the 1–3 dB the true-peak
     limiter typically takes off speech passages, so the music stem measures inside 6–12 dB either way.
     """
@@ -422,6 +462,7 @@ def mix_episode(
     n = len(d)
     fx = _stereo(effects, "effects", n)
     m = _stereo(music, "music", n)
+    amb = None if ambience is None else _stereo(ambience, "ambience", n)
     if n < int(0.4 * sample_rate):
         raise MixError(f"the programme is {n} samples long; loudness needs at least 400 ms", field="dialogue")
 
@@ -432,16 +473,21 @@ def mix_episode(
     duck = duck_curve(active, n, sample_rate, duck_db=duck_db, attack_ms=attack_ms, release_ms=release_ms)
     given = tuple(np.asarray(x) for x in (dialogue, effects, music))
     in_place = not any(np.may_share_memory(d, g) for g in given)  # d is the mix's own (mono input made stereo)
-    d = compress_dialogue(d, active, sample_rate, ratio=dialogue_ratio, out=d if in_place else None)
-    raw_level = _level(_frame_power(d, hop), active, n, hop)
+    d = compress_dialogue(d, active, sample_rate, ratio=dialogue_ratio, out=d if in_place else None, lines=lines)
+    power = _frame_power(d, hop)
+    raw_level = _level(power, active, n, hop)
+    offsets = _line_offsets(power, active, raw_level, lines, hop) if lines and np.isfinite(raw_level) else None
     between = ~active if (~active).any() else None
     levels = (raw_level, _level(_frame_power(m, hop), between, n, hop), _level(_frame_power(fx, hop), None, n, hop))
-    allowed_plr = true_peak_db - target_lufs + 1.0  # the bus limiter may take ~1 dB; the rest is dialogue's job
+    # Without line spans the bus limiter may take ~1 dB off speech peaks; the rest is the dialogue's job. With them,
+    # the loudest peaks are the loud lines' (a shout keeps its level), and a bus limiter pressing those would take
+    # the shout's level back, so the dialogue's own fast peak control does it all, 0.5 dB under the ceiling.
+    allowed_plr = true_peak_db - target_lufs + (-0.5 if lines else 1.0)
     crest = dialogue_crest_db
     for _ in range(4):
         bal = _balance(
             d, m, fx, active, duck, levels, raw_level + crest, music_db, effects_db, min_speech_to_music_db,
-            sample_rate,
+            sample_rate, amb, ambience_db, offsets,
         )  # fmt: skip
         reading = read([bal.dialogue, bal.music, bal.effects], sample_rate)
         lufs = reading.lufs

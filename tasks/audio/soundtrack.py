@@ -14,6 +14,7 @@ import numpy as np
 
 from schemas.media import AudioArtifact
 from storage.assets import LocalAssetStore, code_version, content_key
+from tasks.audio.ambience import SceneBed
 
 STEMS = ("dialogue", "music", "effects", "me")
 
@@ -91,6 +92,7 @@ def mix_soundtrack(
     lines: Sequence[tuple[str, int]],
     effects: Sequence[tuple[str, int] | tuple[str, int, int]],
     music: str,
+    ambience: Sequence[SceneBed] = (),
     target_lufs: float = -14.0,
     true_peak_db: float = -2.0,
 ) -> AudioArtifact:
@@ -98,6 +100,9 @@ def mix_soundtrack(
 
     ``effects`` are (wav, start sample) or (wav, start, end sample): a shot's effects WAV may run past the shot
     (a tail ringing on after the cut) and is cut at ``end``, its scene's end (:func:`scene_ends`).
+
+    ``ambience`` is each scene's room tone and weather/place loops (tasks.audio.ambience), in episode order, adding
+    up to ``total_samples``: it goes into the effects stem (so into the M&E), under the dialogue.
 
     ``true_peak_db`` leaves 1 dB of headroom below the −1 dBTP delivery limit for the AAC encode's overshoot.
     """
@@ -107,7 +112,8 @@ def mix_soundtrack(
 
     key = content_key(
         "mix", total_samples, [(Path(p).name, s) for p, s in lines], [(Path(e[0]).name, *e[1:]) for e in effects],
-        file_digest(music), target_lufs, true_peak_db, code_version("tasks.audio.mix", "tasks.audio.soundtrack"),
+        file_digest(music), target_lufs, true_peak_db, [(b.room, list(b.loops), b.samples, b.seed) for b in ambience],
+        code_version("tasks.audio.mix", "tasks.audio.soundtrack", "tasks.audio.ambience", "tasks.audio.sfx"),
     )  # fmt: skip
     paths = {name: store.path("mix", key, f".{name}.wav") for name in (*STEMS, "mix")}
     meta = store.path("mix", key, ".json")
@@ -115,9 +121,11 @@ def mix_soundtrack(
         extra = json.loads(meta.read_text())
         return AudioArtifact(key=key, path=str(paths["mix"]), samples=total_samples, cached=True, extra=extra)
     dialogue = np.zeros(total_samples, np.float32)
+    spans = []
     for path, start in lines:
         clip, _ = read_wav(path)
         _place(dialogue, clip if clip.ndim == 1 else clip.mean(axis=1), start)
+        spans.append((start, min(start + len(clip), total_samples)))
     fx = np.zeros((total_samples, 2), np.float32)
     for path, start, *end in effects:
         clip, _ = read_wav(path)
@@ -126,7 +134,21 @@ def mix_soundtrack(
     score = score if score.ndim == 2 else np.repeat(score[:, None], 2, axis=1)
     music_track = np.zeros((total_samples, 2), np.float32)
     _place(music_track, score, 0)
-    result = mix_episode(dialogue, fx, music_track, target_lufs=target_lufs, true_peak_db=true_peak_db)
+    bed = None
+    if ambience:
+        from tasks.audio.ambience import ambience_track
+
+        if sum(b.samples for b in ambience) != total_samples:
+            from schemas.errors import ReelwrightError
+
+            raise ReelwrightError(
+                f"the scene beds add up to {sum(b.samples for b in ambience)} samples, the episode has {total_samples}",
+                field="ambience", hint="give one bed per scene with the scene's length in samples",
+            )  # fmt: skip
+        bed = ambience_track(ambience)
+    result = mix_episode(
+        dialogue, fx, music_track, target_lufs=target_lufs, true_peak_db=true_peak_db, ambience=bed, lines=spans
+    )
     for name in STEMS:
         with store.writing("mix", key, f".{name}.wav") as tmp:
             write_wav(tmp, result.stems[name], 48_000)

@@ -208,3 +208,41 @@ def test_wav_round_trips(tmp_path):
         read_wav(tmp_path / "bad.wav")
     with pytest.raises(WavError, match="NaN"):
         write_wav(tmp_path / "nan.wav", np.full(10, np.nan, np.float32))
+
+
+def test_an_angry_line_stays_louder_than_the_same_line_neutral_through_the_dialogue_chain():
+    """The same sentence neutral and (angry), by one eSpeak voice, among other neutral lines over music: after the
+    mix's dialogue chain (compressor, peak control, bus) the angry line is still >= 2.5 dB louder. Keyed on the
+    programme level, the 3:1 compressor squeezed +3.3 dB from the engine to about +1 dB."""
+    from tasks.audio.casting import Voice
+    from tasks.audio.emotion import prosody_for
+    from tasks.audio.tts import get_engine
+
+    engine, voice = get_engine("espeak"), Voice("en-us+m3", pitch=40)
+    text = "You knew the whole time and you said nothing to me."
+    said = {
+        cue: np.asarray(engine.synthesize(text, voice, prosody_for(cue)[0]).samples, np.float32)
+        for cue in (None, "angry")
+    }
+    other = np.asarray(engine.synthesize("Keep your voice down, they can hear us.", voice, prosody_for(None)[0]).samples, np.float32)
+    order = [other, said[None], other, said["angry"], other]
+    n = sum(len(x) for x in order) + RATE * (len(order) + 1)
+    dialogue, spans, at = np.zeros(n, np.float32), [], RATE
+    for x in order:
+        dialogue[at : at + len(x)] = x
+        spans.append((at, at + len(x)))
+        at += len(x) + RATE
+    active = speech_frames(dialogue)
+
+    def level(x: np.ndarray, span: tuple[int, int]) -> float:
+        hop = RATE // 200
+        a, b = span[0] // hop, span[1] // hop
+        frames = x[a * hop : b * hop].reshape(b - a, -1)
+        return float(10 * np.log10((frames.astype(np.float64) ** 2).mean(axis=1)[active[a:b]].mean()))
+
+    engine_gap = level(dialogue, spans[3]) - level(dialogue, spans[1])
+    assert engine_gap >= 2.7  # the engine performs the emotion
+    result = mix_episode(dialogue, np.zeros((n, 2), np.float32), steady_music(n), lines=spans)
+    out = result.stems["dialogue"].mean(axis=1)
+    assert level(out, spans[3]) - level(out, spans[1]) >= 2.5
+    assert result.speech_to_music_db >= 12.0
