@@ -163,11 +163,21 @@ def sample(
     keep_a = fully_given(audio_mask) if diffusion_forcing and audio_mask is not None else None  # (B, N)
 
     sigmas = sched.sigmas(steps).to(dev)  # (steps+1,)
+    noise_v, noise_a = x_v.clone(), x_a.clone()  # the starting noise: given cells stay on its forward path
     for i in range(steps):
         s, s_next = sigmas[i], sigmas[i + 1]
         s_v = torch.full(video_shape[:1] + video_shape[2:3], float(s), device=dev)  # (B, F)
         s_a = torch.full(audio_shape[:1] + audio_shape[2:3], float(s), device=dev)  # (B, N)
         sn_v, sn_a = s_v.clone().fill_(float(s_next)), s_a.clone().fill_(float(s_next))
+        if not diffusion_forcing:
+            # as in training, a given cell enters the model as its condition noised to the current σ (the
+            # model's velocity there is never trained, so the cell must not drift along it)
+            if video_mask is not None:
+                given_v = (1 - s) * video_cond + s * noise_v  # (B, Cv, F, H, W)
+                x_v = video_mask * given_v + (1 - video_mask) * x_v
+            if audio_mask is not None:
+                given_a = (1 - s) * audio_cond + s * noise_a  # (B, Ca, N)
+                x_a = audio_mask * given_a + (1 - audio_mask) * x_a
         if keep_v is not None:
             # given frames stay clean data at σ = 0 (they are what the rest is conditioned on)
             x_v = torch.where(keep_v[:, None, :, None, None], video_cond, x_v)  # (B, Cv, F, H, W)

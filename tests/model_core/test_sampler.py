@@ -46,7 +46,8 @@ class OracleFlow(nn.Module):
         sigma_audio,
         vsa_sparsity=None,
     ):  # noqa: ANN001, ANN201 - a test double
-        self.calls.append({"sigma_video": sigma_video.clone(), "tokens": tokens.clone(), "ac": ac})
+        self.calls.append({"sigma_video": sigma_video.clone(), "tokens": tokens.clone(), "ac": ac,
+                           "video": video.clone()})
         n = video.shape[0] // self.v0.shape[0]
         sv = sigma_video[:, None, :, None, None].clamp_min(1e-12)
         sa = sigma_audio[:, None, :].clamp_min(1e-12)
@@ -167,6 +168,27 @@ def test_diffusion_forcing_holds_given_frames_clean() -> None:
     for call in model.calls:
         assert (call["sigma_video"][:, :2] == 0).all() and (call["sigma_video"][:, 2:] > 0).all()
     torch.testing.assert_close(v, v0, atol=1e-4, rtol=1e-4)
+
+
+def test_given_cells_enter_the_model_on_their_forward_path() -> None:
+    """Without diffusion forcing a given cell is fed as its condition noised to the step's σ, as in training —
+    never left to drift along the model's (untrained) velocity there."""
+    g = torch.Generator().manual_seed(0)
+    v0, a0 = torch.randn(VSHAPE, generator=g), torch.randn(ASHAPE, generator=g)
+    model = OracleFlow(v0, a0)
+    model.offset = 0.5  # a wrong velocity: a drifting given cell would leave the forward path
+    tokens, _ = model.text_encoder.tokenize(["a", "b"])
+    cond = torch.randn(VSHAPE, generator=g)
+    mask = torch.zeros(B, 1, F, H, W)
+    mask[..., :8] = 1  # the left half of every frame is given
+    noise = torch.randn(VSHAPE, generator=torch.Generator().manual_seed(1))
+    v, _ = sample(model, tokens, video_shape=VSHAPE, audio_shape=ASHAPE, steps=3, cfg_text=1.0,
+                  video_cond=cond, video_mask=mask, generator=torch.Generator().manual_seed(1))  # fmt: skip
+    for call in model.calls:
+        s = call["sigma_video"][0, 0]
+        expected = (1 - s) * cond + s * noise
+        torch.testing.assert_close(call["video"][..., :8], expected[..., :8], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(v[..., :8], cond[..., :8])
 
 
 def test_sample_with_the_real_model() -> None:
