@@ -297,11 +297,11 @@ def is_narrator(name: str) -> bool:
 
 
 # Median F0 (Hz) of each eSpeak NG variant at the pitch settings in VARIANT_F0_PITCHES — "" is the base voice with
-# no variant. Measured once (eSpeak NG 1.52 via espeakng-loader) on en-us, rate 170, pitch_range 50, one 20-word
-# sentence, with the YIN tracker of bench/listen.py (16 kHz, threshold 0.3, octave guard). Each variant carries its
-# own base pitch, which outweighs the 0-99 setting (``ian`` at 50 is below ``m4`` at 40), so casting works on
-# predicted F0, not on the setting. Mandarin (cmn) measures 1-2 semitones lower for every variant alike, so gaps
-# between characters hold in either language.
+# no variant. Measured once (eSpeak NG 1.52 via espeakng-loader, 2026-12-03) with the YIN tracker of bench/listen.py
+# (16 kHz, threshold 0.3, octave guard): en-us on one 20-word English sentence at rate 170, cmn on two Mandarin
+# sentences at rate 195, pitch_range 50. Each variant carries its own base pitch, which outweighs the 0-99 setting
+# (``ian`` at 50 is below ``m4`` at 40), and Mandarin shifts variants by different amounts (m7 -2.3 st, m8 -1.8 st),
+# so casting works on predicted F0 per base voice, not on the setting. Other base voices use the en-us table.
 VARIANT_F0_PITCHES = (0, 25, 50, 75, 99)
 VARIANT_F0: dict[str, tuple[float, ...]] = {
     "": (65.5, 81.3, 99.9, 129.0, 168.0),
@@ -334,6 +334,43 @@ VARIANT_F0: dict[str, tuple[float, ...]] = {
     "linda": (132.2, 170.6, 226.0, 304.6, 411.6),
     "grandma": (149.1, 167.8, 195.5, 242.5, 302.7),
 }
+VARIANT_F0_CMN: dict[str, tuple[float, ...]] = {
+    "": (61.8, 69.8, 88.7, 117.6, 156.8),
+    "m1": (55.9, 65.6, 81.9, 108.6, 146.0),
+    "m2": (57.5, 68.5, 90.9, 124.1, 168.6),
+    "m3": (64.6, 72.0, 91.2, 120.2, 159.6),
+    "m4": (57.9, 64.7, 79.7, 103.8, 137.9),
+    "m5": (61.8, 70.2, 89.0, 118.0, 157.1),
+    "m6": (60.5, 68.6, 88.8, 119.1, 159.9),
+    "m7": (67.3, 72.6, 89.9, 116.5, 154.1),
+    "m8": (53.6, 62.4, 73.6, 95.5, 126.6),
+    "Andy": (55.3, 63.1, 87.0, 118.1, 160.1),
+    "Michael": (67.7, 74.1, 88.7, 115.9, 153.8),
+    "john": (61.1, 69.9, 89.6, 119.5, 159.9),
+    "paul": (51.5, 61.6, 75.4, 100.3, 134.1),
+    "robert": (61.5, 69.6, 81.9, 104.9, 134.1),  # 0 and 25 scaled from en-us (YIN locked onto creak there)
+    "ian": (49.8, 57.3, 71.4, 97.9, 131.4),
+    "grandpa": (57.9, 65.8, 93.0, 120.6, 158.5),
+    "f1": (96.9, 122.9, 158.5, 212.8, 287.8),
+    "f2": (106.7, 131.3, 169.4, 223.6, 299.1),
+    "f3": (118.4, 141.8, 177.3, 231.7, 304.1),
+    "f4": (93.6, 119.4, 158.5, 213.7, 290.5),
+    "f5": (108.0, 138.2, 182.4, 244.9, 331.4),
+    "Annie": (164.2, 181.7, 193.0, 234.2, 295.8),
+    "Alicia": (133.6, 167.7, 218.9, 287.8, 383.4),
+    "Andrea": (123.3, 165.6, 222.5, 302.4, 411.1),
+    "belinda": (117.2, 157.6, 213.1, 296.0, 398.9),
+    "steph": (93.8, 126.7, 172.3, 237.2, 324.1),
+    "anika": (142.0, 180.1, 235.8, 313.6, 419.6),
+    "linda": (116.1, 156.7, 212.3, 292.9, 399.6),
+    "grandma": (121.7, 139.5, 170.3, 213.0, 272.3),
+}
+_F0_TABLES = {"en-us": VARIANT_F0, "cmn": VARIANT_F0_CMN}
+
+
+def _f0_table(base: str) -> dict[str, tuple[float, ...]]:
+    return _F0_TABLES.get(base, VARIANT_F0)
+
 
 # Predicted median F0 windows (Hz) per gender and age band: where the assignment looks first, then anywhere in the
 # gender's whole range. Adults speak in the middle, the old lower, children higher.
@@ -342,21 +379,26 @@ _F0_WINDOWS = {
     ("female", "adult"): (175.0, 290.0), ("female", "old"): (150.0, 225.0), ("female", "child"): (260.0, 400.0),
 }  # fmt: skip
 _F0_RANGE = {"male": (70.0, 176.0), "female": (150.0, 420.0)}
+# Mandarin's tone contours lift a voice set below ~84 Hz by up to 1.5 semitones, sentence by sentence (eSpeak cmn
+# john at a predicted 75 Hz measured 75-83 Hz over three sentences), so low Mandarin voices start there.
+_TONAL_FLOOR_HZ = {"cmn": 84.0, "yue": 84.0}
 MIN_GAP_ST = 2.3  # semitones between two voices of one gender (2 is the distinctness bar; 0.3 for measurement spread)
+_TONAL_GAP_ST = 2.6  # tones move a line's median F0 more from sentence to sentence
 _PITCH_LIMITS = (3, 96)  # eSpeak's extremes sound strained: stay inside
 
 
 def predicted_f0(voice: Voice) -> float | None:
-    """The median F0 (Hz, on en-us) eSpeak gives ``voice``, from VARIANT_F0; None for variants not in the table."""
-    table = VARIANT_F0.get(voice.variant)
+    """The median F0 (Hz) eSpeak gives ``voice``, from its base voice's measured table (VARIANT_F0 for en-us and
+    languages without a table, VARIANT_F0_CMN for cmn); None for variants not in the table."""
+    table = _f0_table(voice.base).get(voice.variant)
     if table is None:
         return None
     return float(np.exp(np.interp(voice.pitch, VARIANT_F0_PITCHES, np.log(table))))
 
 
-def _pitch_for(variant: str, f0: float) -> int | None:
-    """The pitch setting that gives ``variant`` median F0 ``f0`` (Hz), or None if it is outside the usable range."""
-    table = np.log(VARIANT_F0[variant])
+def _pitch_for(base: str, variant: str, f0: float) -> int | None:
+    """The pitch setting that gives ``base+variant`` median F0 ``f0`` (Hz), or None outside the usable range."""
+    table = np.log(_f0_table(base)[variant])
     lo, hi = _PITCH_LIMITS
     pitch = int(round(np.interp(np.log(f0), table, VARIANT_F0_PITCHES)))
     if not lo <= pitch <= hi or not table[0] <= np.log(f0) <= table[-1]:
@@ -382,21 +424,27 @@ def _pool(gender: str | None, age: int | None, h: int) -> tuple[str, tuple[str, 
     return gender, FEMALE_VARIANTS if gender == "female" else MALE_VARIANTS
 
 
-def _target_f0(gender: str, age: int | None, h: int, taken: Sequence[float]) -> float:
+def _target_f0(gender: str, age: int | None, h: int, taken: Sequence[float], base: str = "en-us") -> float:
     """A predicted median F0 for a new character, at least MIN_GAP_ST from every voice of the same gender already
     cast: the free slot nearest the hash's spot on a grid of MIN_GAP_ST steps up its age window (a grid packs the
     window fully), else the nearest free quarter semitone in the window, then in the gender's whole range; if all
     are taken, the spot farthest from every other voice."""
     band = "child" if age is not None and age < 16 else "old" if age is not None and age >= 55 else "adult"
     lo, hi = _F0_WINDOWS[(gender, band)]
+    floor = _TONAL_FLOOR_HZ.get(base, 0.0)
+    if floor > lo:  # the window moves up as a whole, keeping its width
+        lo, hi = floor, hi * floor / lo
     wanted = np.log2(lo) + ((h >> 16) % 1000) / 999 * (np.log2(hi) - np.log2(lo))
+
+    gap = _TONAL_GAP_ST if base in _TONAL_FLOOR_HZ else MIN_GAP_ST
 
     def free(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gaps = np.array([min((abs(12 * (g - np.log2(t))) for t in taken), default=np.inf) for g in grid])
-        return grid[gaps >= MIN_GAP_ST], gaps
+        return grid[gaps >= gap], gaps
 
-    slots = np.arange(np.log2(lo), np.log2(hi) + 1e-9, MIN_GAP_ST / 12)
-    for grid in (slots, *(np.arange(np.log2(a), np.log2(b) + 1e-9, 1 / 48) for a, b in ((lo, hi), _F0_RANGE[gender]))):
+    slots = np.arange(np.log2(lo), np.log2(hi) + 1e-9, gap / 12)
+    whole = max(_F0_RANGE[gender][0], floor), max(_F0_RANGE[gender][1], hi)
+    for grid in (slots, *(np.arange(np.log2(a), np.log2(b) + 1e-9, 1 / 48) for a, b in ((lo, hi), whole))):
         ok, gaps = free(grid)
         if len(ok):
             return float(2 ** ok[np.argmin(np.abs(ok - wanted))])
@@ -411,13 +459,14 @@ def _assign(character: Character, language: str, used_variants: set[str], taken:
         start = 0  # the old-age variant first
     ordered = [pool[(start + i) % len(pool)] for i in range(len(pool))]
     age = character.age
-    f0 = _target_f0(gender, age, h, taken[gender])
+    f0 = _target_f0(gender, age, h, taken[gender], base_voice(language))
     # the first variant (hash order, unused ones first) that reaches that F0 at a usable pitch setting
     candidates = [v for v in ordered if v not in used_variants] + [v for v in ordered if v in used_variants]
-    variant, pitch = next(((v, p) for v in candidates if (p := _pitch_for(v, f0)) is not None), (None, None))
+    base, table = base_voice(language), _f0_table(base_voice(language))
+    variant, pitch = next(((v, p) for v in candidates if (p := _pitch_for(base, v, f0)) is not None), (None, None))
     if variant is None:  # nobody reaches it: the variant whose range comes closest
-        variant = min(candidates, key=lambda v: min(abs(np.log(f0 / x)) for x in VARIANT_F0[v]))
-        pitch = int(np.clip(np.interp(np.log(f0), np.log(VARIANT_F0[variant]), VARIANT_F0_PITCHES), *_PITCH_LIMITS))
+        variant = min(candidates, key=lambda v: min(abs(np.log(f0 / x)) for x in table[v]))
+        pitch = int(np.clip(np.interp(np.log(f0), np.log(table[variant]), VARIANT_F0_PITCHES), *_PITCH_LIMITS))
     # Short drama is brisk: 165-200 wpm (eSpeak's Mandarin is slow at the same setting, so it gets 15 % more).
     rate = 165 + (h >> 24) % 36
     if language.startswith(("zh", "cmn")):
@@ -428,7 +477,7 @@ def _assign(character: Character, language: str, used_variants: set[str], taken:
         rate += 8
     pitch_range = 40 + (h >> 32) % 31  # 40-70
     return Voice(
-        engine_voice=f"{base_voice(language)}+{variant}", language=language, pitch=int(pitch),
+        engine_voice=f"{base}+{variant}", language=language, pitch=int(pitch),
         pitch_range=pitch_range, rate=rate, volume=100,
         label=f"{character.name} ({gender}{f', {age}' if age is not None else ''})",
     )  # fmt: skip

@@ -189,7 +189,7 @@ def test_same_gender_voices_are_two_semitones_apart_in_predicted_f0(language: st
     for group in (MEN, WOMEN):
         voices = [cast[c.name] for c in group]
         assert all(v.variant in VARIANT_F0 for v in voices)
-        assert min(_gaps_st(voices)) >= MIN_GAP_ST - 0.05, [(v.engine_voice, v.pitch) for v in voices]
+        assert min(_gaps_st(voices)) >= MIN_GAP_ST - 0.15  # (the 0-99 setting is whole numbers), [(v.engine_voice, v.pitch) for v in voices]
     # eSpeak's setting alone would not do: the same setting on two variants is up to 4 semitones apart
     assert abs(12 * math.log2(predicted_f0(Voice("en-us+ian", pitch=50)) / predicted_f0(Voice("en-us+m3", pitch=50)))) > 3
 
@@ -200,21 +200,26 @@ def test_new_characters_keep_clear_of_the_stored_and_bible_voices(tmp_path: Path
     assert (first["VICTOR"].engine_voice, first["VICTOR"].pitch) == ("en-us+ian", 50)  # the bible as given
     later = cast_voices([*MEN, Character(name="OMAR", gender="male")], "en", bible=bible, previous=first)
     assert later["LEO"] == first["LEO"] and later["VICTOR"] == first["VICTOR"]
-    assert min(_gaps_st([later[c.name] for c in [*MEN, Character(name="OMAR")]])) >= MIN_GAP_ST - 0.05
+    assert min(_gaps_st([later[c.name] for c in [*MEN, Character(name="OMAR")]])) >= MIN_GAP_ST - 0.15
 
 
-def test_two_auto_cast_men_measure_two_semitones_apart() -> None:
-    """Synthesise the same sentence with two auto-cast male voices and track F0 (bench/listen.py's YIN)."""
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("en", "I told you not to come back here tonight."), ("zh", "我跟你说过，今天晚上不要再回来了。")],
+)
+def test_two_auto_cast_men_measure_two_semitones_apart(language: str, text: str) -> None:
+    """Synthesise the same sentence with the two closest auto-cast male voices and track F0 (bench/listen.py's
+    YIN): at least 2 semitones apart, in English and in Mandarin (whose variants shift by different amounts)."""
     from bench.listen import octave_guard, to_sr, yin
     from tasks.audio.emotion import prosody_for
     from tasks.audio.tts import get_engine
 
-    cast = cast_voices(MEN, "en")
+    cast = cast_voices(MEN, language)
     pairs = sorted(MEN, key=lambda c: predicted_f0(cast[c.name]))
     a, b = min(zip(pairs, pairs[1:]), key=lambda p: predicted_f0(cast[p[1].name]) / predicted_f0(cast[p[0].name]))
     engine, prosody = get_engine("espeak"), prosody_for(None)[0]
     medians = []
     for c in (a, b):
-        speech = engine.synthesize("I told you not to come back here tonight.", cast[c.name], prosody)
+        speech = engine.synthesize(text, cast[c.name], prosody)
         medians.append(float(np.nanmedian(octave_guard(yin(to_sr(np.asarray(speech.samples, np.float64)))))))
     assert abs(12 * math.log2(medians[1] / medians[0])) >= 2.0, (a.name, b.name, medians)
