@@ -125,6 +125,7 @@ def eval_cmd(
     audio_pass: bool | None = typer.Option(
         None, "--audio-pass/--joint-only", help="regenerate the sound given the finished picture (default: the checkpoint's setting)"
     ),
+    cfg_picture: float | None = typer.Option(None, "--cfg-picture", min=0.0, help="picture guidance in the audio pass"),
     ema: bool = typer.Option(True, "--ema/--raw"),
     samples: Path | None = typer.Option(None, "--samples", help="also write the first samples as MP4s here"),
     as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
@@ -134,7 +135,7 @@ def eval_cmd(
     from model_core.eval import evaluate
 
     report = evaluate(ckpt, n_prompts=n_prompts, seed=seed, steps=steps, cfg_text=cfg_text, shift=shift, ema=ema,
-                      out_dir=samples, audio_pass=audio_pass)  # fmt: skip
+                      out_dir=samples, audio_pass=audio_pass, cfg_picture=cfg_picture)  # fmt: skip
     if record:
         from model_core.checkpoint import DEFAULT_CHECKPOINT
         from tasks.media.files import write_text_atomic

@@ -33,7 +33,9 @@ FORMAT = "reelwright-mmdit/1"
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "tiny"
 # audio_pass: after the joint pass, sample the sound again given the finished picture (video mask = 1, the
 # video-to-audio mode that ``train(picture_given=...)`` teaches); off for checkpoints trained without it
-DEFAULT_SAMPLING = {"steps": 24, "shift": 1.0, "cfg_text": 3.0, "cfg_audio": 1.0, "audio_pass": False}
+# cfg_picture: guidance on the given picture in that audio pass (1 = none)
+DEFAULT_SAMPLING = {"steps": 24, "shift": 1.0, "cfg_text": 3.0, "cfg_audio": 1.0, "audio_pass": False,
+                    "cfg_picture": 1.0}
 
 
 class CheckpointError(ModelError):
@@ -195,11 +197,12 @@ class LoadedModel:
     is_ema: bool = True
 
     def sampling(self, *, steps: int | None = None, cfg_text: float | None = None, cfg_audio: float | None = None,
-                 shift: float | None = None, audio_pass: bool | None = None) -> dict:  # fmt: skip
+                 shift: float | None = None, audio_pass: bool | None = None, cfg_picture: float | None = None
+                 ) -> dict:  # fmt: skip
         """Sampler settings: the checkpoint's recorded defaults, overridden by what is given."""
         s = {**DEFAULT_SAMPLING, **self.meta.get("sampling", {})}
         for key, value in (("steps", steps), ("cfg_text", cfg_text), ("cfg_audio", cfg_audio), ("shift", shift),
-                           ("audio_pass", audio_pass)):  # fmt: skip
+                           ("audio_pass", audio_pass), ("cfg_picture", cfg_picture)):  # fmt: skip
             if value is not None:
                 s[key] = value
         return s
@@ -216,7 +219,8 @@ class LoadedModel:
 
     def generate(self, prompts: list[str], *, seed: int = 0, steps: int | None = None, cfg_text: float | None = None,
                  cfg_audio: float | None = None, shift: float | None = None, batch_size: int = 16,
-                 audio_pass: bool | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:  # fmt: skip
+                 audio_pass: bool | None = None, cfg_picture: float | None = None,
+                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:  # fmt: skip
         """Sample one clip per prompt: ``(videos (F, H, W, 3) uint8, audios (n,) float32)`` in the toy world's units.
 
         With ``audio_pass`` (default: the checkpoint's setting) the sound of the joint pass is replaced by a
@@ -231,7 +235,8 @@ class LoadedModel:
         from model_core.sampler import sample
 
         space = latent_space(self.config)
-        s = self.sampling(steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio, shift=shift, audio_pass=audio_pass)
+        s = self.sampling(steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio, shift=shift, audio_pass=audio_pass,
+                          cfg_picture=cfg_picture)
         videos: list[np.ndarray] = []
         audios: list[np.ndarray] = []
         cv, fr, h, w = space.video_shape
@@ -247,7 +252,8 @@ class LoadedModel:
             v, a = sample(self.model, tokens, **shapes, **run)
             if s["audio_pass"]:
                 picture = torch.ones((b, 1, fr, h, w), dtype=v.dtype)  # (B, 1, F, h, w): every cell given
-                v, a = sample(self.model, tokens, **shapes, **run, video_cond=v.clamp(-1, 1), video_mask=picture)
+                v, a = sample(self.model, tokens, **shapes, **run, video_cond=v.clamp(-1, 1), video_mask=picture,
+                              cfg_picture=float(s["cfg_picture"]))
             v_np, a_np = v.float().numpy(), a.float().numpy()
             videos.extend(space.decode_video(v_np[i]) for i in range(b))
             audios.extend(space.decode_audio(a_np[i], seed=seed + start + i) for i in range(b))

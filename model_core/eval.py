@@ -339,7 +339,7 @@ EVAL_WORLD_SEED = 1_000_003  # held out: training draws from ToyWorld(seed) with
 
 def evaluate(ckpt: str | Path | None = None, *, n_prompts: int = 48, seed: int = 0, steps: int | None = None,
              cfg_text: float | None = None, cfg_audio: float | None = None, shift: float | None = None,
-             batch_size: int = 16, audio_pass: bool | None = None,
+             batch_size: int = 16, audio_pass: bool | None = None, cfg_picture: float | None = None,
              ema: bool = True, out_dir: str | Path | None = None) -> dict:  # fmt: skip
     """Generate ``n_prompts`` held-out toy prompts with the sampler and score them (see the module docstring).
 
@@ -360,7 +360,7 @@ def evaluate(ckpt: str | Path | None = None, *, n_prompts: int = 48, seed: int =
     t0 = time.perf_counter()
     videos, audios = loaded.generate(
         [c.caption for c in truth], seed=seed, steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio,
-        shift=shift, batch_size=batch_size, audio_pass=audio_pass,
+        shift=shift, batch_size=batch_size, audio_pass=audio_pass, cfg_picture=cfg_picture,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     report = {
@@ -370,7 +370,7 @@ def evaluate(ckpt: str | Path | None = None, *, n_prompts: int = 48, seed: int =
         "n_prompts": n_prompts,
         "seed": seed,
         "sampler": loaded.sampling(steps=steps, cfg_text=cfg_text, cfg_audio=cfg_audio, shift=shift,
-                                   audio_pass=audio_pass),
+                                   audio_pass=audio_pass, cfg_picture=cfg_picture),
         "generated": score_clips(videos, audios, scenes, space, seed=seed),
         "ground_truth": {**score_clips([c.video for c in truth], [c.audio for c in truth], scenes, space, seed=seed),
                          **ground_truth_check(truth, space)},  # fmt: skip

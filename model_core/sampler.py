@@ -9,8 +9,9 @@ Guidance has two scales (InstructPix2Pix-style composition):
     v = v(∅, ∅) + cfg_audio · (v(a, ∅) − v(∅, ∅)) + cfg_text · (v(a, t) − v(a, ∅))
 
 where ``a`` is the audio condition (e.g. kept dialogue driving the picture) and ``t`` the prompt; without an
-audio condition (or with ``cfg_audio = 1``) it reduces to ordinary text CFG. All branches run as one batched
-forward.
+audio condition (or with ``cfg_audio = 1``) it reduces to ordinary text CFG. With a picture condition (video
+mask, e.g. the audio pass of video-to-audio) ``cfg_picture`` adds ``(cfg_picture − 1) · (v(p, …) − v(∅p, …))``:
+how much more the clean picture says than the noisy picture alone. All branches run as one batched forward.
 
 ``diffusion_forcing=True`` (for models trained that way, see ``model_core.flow``): fully given frames / audio
 steps are held clean at σ = 0 while the rest is denoised — extension of a clip from its last frames.
@@ -108,6 +109,7 @@ def sample(
     shift: float = 3.0,
     cfg_text: float = 4.0,
     cfg_audio: float = 1.0,
+    cfg_picture: float = 1.0,
     video_cond: Tensor | None = None,
     video_mask: Tensor | None = None,
     audio_cond: Tensor | None = None,
@@ -122,6 +124,8 @@ def sample(
     ``video_shape`` / ``audio_shape`` are full shapes including the batch. ``scheduler`` defaults to
     ``ShiftedEulerScheduler(shift)``.
     """
+    if cfg_picture < 0:
+        raise ModelError(f"cfg_picture must be >= 0, got {cfg_picture}", field="cfg_picture")
     _check(
         model, text_tokens, video_shape, audio_shape, steps, cfg_text, cfg_audio,
         video_cond, video_mask, audio_cond, audio_mask,
@@ -140,10 +144,15 @@ def sample(
     # the guidance branches, stacked along the batch: (audio cond, text), (audio cond, ∅), (∅, ∅)
     use_text = cfg_text != 1.0
     use_audio = cfg_audio != 1.0 and audio_cond is not None
+    use_picture = cfg_picture != 1.0 and video_cond is not None
     null = null_text_tokens(model, b, text_tokens.shape[1]).to(dev)  # (B, L)
     tokens = [text_tokens] + ([null] if use_text or use_audio else []) + ([null] if use_audio else [])
+    no_audio = [False, False, True][: len(tokens)]
+    if use_picture:  # one more branch: the prompt, the audio condition, but no picture condition
+        tokens.append(text_tokens)
+        no_audio.append(False)
     n_branch = len(tokens)
-    no_audio = [False, False, True][:n_branch]
+    no_picture = [False] * (n_branch - 1) + [use_picture]
 
     def batched(x: Tensor | None, drop: list[bool] | None = None) -> Tensor | None:
         if x is None:
@@ -152,8 +161,8 @@ def sample(
         return torch.cat(rows)  # (n_branch*B, ...)
 
     vc, vm, ac, am, ref = (
-        batched(video_cond),
-        batched(video_mask),
+        batched(video_cond, no_picture),
+        batched(video_mask, no_picture),
         batched(audio_cond, no_audio),
         batched(audio_mask, no_audio),
         batched(video_ref),
@@ -197,6 +206,9 @@ def sample(
             vel_a = a_br[1] + cfg_text * (a_br[0] - a_br[1])  # (B, Ca, N)
         else:
             vel_v, vel_a = v_br[0], a_br[0]
+        if use_picture:  # picture guidance: how much more the given picture says than its noisy self
+            vel_v = vel_v + (cfg_picture - 1) * (v_br[0] - v_br[-1])
+            vel_a = vel_a + (cfg_picture - 1) * (a_br[0] - a_br[-1])
         x_v = sched.step(
             x_v, vel_v, s_v[:, None, :, None, None].to(dtype), sn_v[:, None, :, None, None].to(dtype)
         )

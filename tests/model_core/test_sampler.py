@@ -146,6 +146,34 @@ def test_two_scale_guidance_algebra() -> None:
     torch.testing.assert_close(v, noise - 3, atol=1e-5, rtol=1e-5)
 
 
+class PictureConstant(BranchConstant):
+    """Audio velocity 5 with the picture condition, 2 without: tells the picture-guidance branch apart."""
+
+    def forward(self, video, audio, sigma, tokens, vc=None, vm=None, ac=None, am=None, ref=None, *,
+                sigma_video, sigma_audio, vsa_sparsity=None):  # noqa: ANN001, ANN201 - a test double  # fmt: skip
+        has_picture = vm.flatten(1).amax(1) if vm is not None else torch.zeros(tokens.shape[0])  # (nB,)
+        val = 2 + 3 * has_picture
+        return torch.zeros_like(video), val.view(-1, 1, 1).expand_as(audio).clone()
+
+
+def test_picture_guidance_algebra() -> None:
+    model = PictureConstant()
+    tokens, _ = model.text_encoder.tokenize(["a drum", "a bell"])
+    picture, given = torch.zeros(VSHAPE), torch.ones(B, 1, F, H, W)
+    kw = {"video_shape": VSHAPE, "audio_shape": ASHAPE, "steps": 2, "shift": 1.0, "cfg_text": 1.0,
+          "video_cond": picture, "video_mask": given}  # fmt: skip
+    g = torch.Generator().manual_seed(0)
+    torch.randn(VSHAPE, generator=g)
+    noise_a = torch.randn(ASHAPE, generator=g)
+    # a = v(p) + (s_p − 1)(v(p) − v(∅p)) = 5 + (s_p − 1)·3; σ runs 1 → 0
+    _, a = sample(model, tokens, cfg_picture=3.0, generator=torch.Generator().manual_seed(0), **kw)
+    torch.testing.assert_close(a, noise_a - (5 + 2 * 3), atol=1e-5, rtol=1e-5)
+    _, a = sample(model, tokens, generator=torch.Generator().manual_seed(0), **kw)
+    torch.testing.assert_close(a, noise_a - 5, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ModelError, match="cfg_picture"):
+        sample(model, tokens, cfg_picture=-1.0, **kw)
+
+
 def test_diffusion_forcing_holds_given_frames_clean() -> None:
     g = torch.Generator().manual_seed(0)
     v0, a0 = torch.randn(VSHAPE, generator=g), torch.randn(ASHAPE, generator=g)
