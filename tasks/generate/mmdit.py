@@ -87,7 +87,8 @@ class MMDiTBackend:
 
     def version(self) -> str:
         s = self.loaded.sampling(steps=self.steps, cfg_text=self.cfg_text)
-        return f"mmdit-{self.loaded.version()}-s{s['steps']}-g{s['cfg_text']:g}-h{s['shift']:g}"
+        audio = f"-p{s['cfg_picture']:g}" if s["audio_pass"] else ""  # the audio pass changes the sound
+        return f"mmdit-{self.loaded.version()}-s{s['steps']}-g{s['cfg_text']:g}-h{s['shift']:g}{audio}"
 
     def generate(self, request: ShotRequest) -> GeneratedShot:
         from model_core.latents import latent_space
