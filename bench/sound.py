@@ -61,20 +61,23 @@ CUES = [
 ]
 SCENES = [("calm", 22), ("tense", 20), ("suspense", 28), ("sad", 20)]  # (mood, seconds): sums to 90
 ROOMS = ["small_room", "small_room", "hall", "outdoor"]
+SCENE_TEXT = ["", "", "", "Rain sheets across the empty street."]  # action words the ambience listens to
 
 
-def dialogue_track() -> tuple[np.ndarray, str]:
-    """The programme's dialogue (n,), placed at its line starts; eSpeak if available."""
+def dialogue_track() -> tuple[np.ndarray, str, list[tuple[int, int]]]:
+    """The programme's dialogue (n,), placed at its line starts; eSpeak if available; and each line's span."""
     n = SECONDS * RATE
     track = np.zeros(n, np.float32)
     try:
         from tasks.audio import espeak
 
+        spans = []
         for at, voice, text in LINES:
             audio = np.asarray(espeak.synthesize(text, voice=voice).samples, np.float32)
             start = int(at * RATE)
             track[start : start + len(audio)] += audio[: n - start]
-        return track, "espeak-ng via tasks.audio.espeak"
+            spans.append((start, min(n, start + len(audio))))
+        return track, "espeak-ng via tasks.audio.espeak", spans
     except Exception as exc:  # noqa: BLE001 - the bench runs without the speech module, and says so
         rng = np.random.default_rng(0)
         t = np.arange(n) / RATE
@@ -89,7 +92,8 @@ def dialogue_track() -> tuple[np.ndarray, str]:
                 s = a + int(k * 0.19 * RATE)
                 env[s : s + int(0.18 * RATE)] += np.hanning(int(0.18 * RATE)) * rng.uniform(0.3, 1.0)
         x = voice * env[:n]
-        return (0.5 * x / np.abs(x).max()).astype(np.float32), f"synthetic speech-shaped signal ({exc})"
+        spans = [(int(at * RATE), int((at + len(text.split()) * 0.38) * RATE)) for at, _, text in LINES]
+        return (0.5 * x / np.abs(x).max()).astype(np.float32), f"synthetic speech-shaped signal ({exc})", spans
 
 
 class Stopwatch:
@@ -126,18 +130,26 @@ def effects_track(seed: int) -> tuple[np.ndarray, list[str]]:
     return effects, unmatched
 
 
-def render(seed: int, dialogue: np.ndarray) -> dict:
+def render(seed: int, dialogue: np.ndarray, spans: list[tuple[int, int]]) -> dict:
+    from tasks.audio.ambience import SceneBed, ambience_track, place_loop, room_tone_loop, scene_loops
     from tasks.audio.mix import mix_episode
     from tasks.audio.score import episode_music
 
+    room_tone_loop.cache_clear()  # every seed pays for its ambience loops, as a fresh render would
+    place_loop.cache_clear()
     with Stopwatch() as sfx_clock:
         effects, unmatched = effects_track(seed)
+        beds = [
+            SceneBed(room, scene_loops(text), s * RATE, seed * 10 + k)
+            for k, ((_, s), room, text) in enumerate(zip(SCENES, ROOMS, SCENE_TEXT, strict=True))
+        ]
+        ambience = ambience_track(beds)
     with Stopwatch() as score_clock:
         music = episode_music(
             [(mood, s * RATE, seed * 10 + k, k == len(SCENES) - 1) for k, (mood, s) in enumerate(SCENES)]
         )
     with Stopwatch() as mix_clock:
-        mix = mix_episode(dialogue, effects, music.samples)
+        mix = mix_episode(dialogue, effects, music.samples, ambience=ambience, lines=spans)
     clocks = {"sfx": sfx_clock, "score": score_clock, "mix": mix_clock}
     return {
         "mix": mix, "music": music, "unmatched": unmatched,
@@ -192,11 +204,11 @@ def main(notes: list[str]) -> None:
         from tasks.audio import espeak, mix, score, sfx  # noqa: F401
         from tasks.audio.mix import measure
     with Stopwatch() as voicing:  # voicing every line: part of "voice, synthesise and mix"
-        dialogue, source = dialogue_track()
+        dialogue, source, spans = dialogue_track()
     runs = []
     first = None
     for seed in SEEDS:
-        result = render(seed, dialogue)
+        result = render(seed, dialogue, spans)
         lufs, tp = measure(result["mix"].mix)  # pyloudnorm and plain 4x oversampling: the reference readings
         runs.append({"seed": seed, "lufs": round(lufs, 3), "true_peak_dbtp": round(tp, 3), **{
             f"{k}_s": round(v, 3) for k, v in result["seconds"].items()}, **{
@@ -229,6 +241,8 @@ def main(notes: list[str]) -> None:
         "programme": {
             "seconds": SECONDS, "dialogue": source, "lines": len(LINES), "sfx_cues": len(CUES),
             "unmatched_cues": first["unmatched"], "scenes": SCENES, "rooms": ROOMS,
+            "ambience": "room tone per scene + weather/place loops from the scene text (tasks.audio.ambience), in "
+                        "the sfx stage; the mix keeps each line's own level (line spans)",
         },
         "speed": {
             "mean_seconds": {k: round(v, 3) for k, v in seconds.items()},
