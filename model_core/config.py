@@ -335,9 +335,10 @@ def _make_presets() -> dict[str, ModelConfig]:
     tiny = ModelConfig(
         name="tiny",
         # 3-channel "latent" = RGB pixels (toy world 32x32 px, 2x area-downsampled to 16x16, see
-        # model_core.latents) at 16 fps; 2x4x4 patches -> 4x4 tokens per frame pair, 128 per 16-frame
-        # (1 s) clip.
-        video=StreamConfig(channels=3, patch=(2, 4, 4), width=96, depth=4, heads=4, latent_rate=16.0),
+        # model_core.latents) at 16 fps; 1x4x4 patches -> 4x4 tokens per frame, 256 per 16-frame (1 s) clip.
+        # (2x4x4 patches trained 4x slower per sample to coherent balls: one 96-wide token had to draw 96
+        # values of two frames, and the samples stayed speckled — see model_core/checkpoints/tiny/README.md.)
+        video=StreamConfig(channels=3, patch=(1, 4, 4), width=96, depth=4, heads=4, latent_rate=16.0),
         # 8-channel audio latent at 64 steps/s (e.g. an 8-band envelope); 2-step patches -> 32 tokens per
         # second.
         audio=StreamConfig(channels=8, patch=(2,), width=64, depth=4, heads=4, latent_rate=64.0),
