@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tasks.cleanup.detect import detect, detect_moving_marks, detect_static_marks, detect_subtitles
+from tasks.cleanup.detect import detect, detect_moving_marks, detect_static_marks, detect_subtitles, estimate_blend
 from tasks.cleanup.errors import CleanupError
 from tasks.cleanup.synthetic import (
     CJK_LINES,
@@ -332,3 +332,24 @@ def test_carphone_static_camera_clean_clip_and_opaque_badge(tmp_path):
     found = detect_static_marks(src)
     assert _iou(found, opaque.mask) >= 0.85, _iou(found, opaque.mask)  # measured 0.93; was 0 (not found)
     assert _outside(found, opaque.mask) < 0.005
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    reason="known miss (issue 4): estimate_blend's 1−α is a ratio of temporal stds pooled over a border band, "
+    "biased when the background under the band differs from the one just outside; bench tears: α·W ~8 levels "
+    "low, α ~0.04 low, removal 27 dB < 35; here 1−α is fitted per channel and the fractal barely varies in red "
+    "and blue, so those channels give α ≈ 0 (measured α per channel 0.006 / 0.42 / 0.0): α should be shared",
+    strict=False,
+)
+def test_the_blend_of_a_known_see_through_badge_is_estimated(tmp_path):
+    """A white badge at α = 0.45 over a moving fractal, given its true mask: α within 0.02, α·W within 3 levels."""
+    frames = _lavfi(tmp_path, "blend", MOVING["fractal_and_pattern"][:1])
+    layer = logo_layer(H, W, box=(W - 110, 10, 96, 34), opacity=0.45, colour=(255, 255, 255), text=" ")
+    path = _encode(tmp_path / "blend.mp4", [composite(f, layer) for f in frames])
+    est = estimate_blend(path, layer.mask, grow=0)
+    core = cv2.erode((layer.alpha > 0.44).astype(np.uint8), K5).astype(bool)
+    alpha = 1.0 - est.slope[core]
+    colour = est.offset[core]
+    assert abs(float(np.median(alpha)) - 0.45) <= 0.02
+    assert np.abs(np.median(colour, axis=0) - 0.45 * 255).max() <= 3.0
