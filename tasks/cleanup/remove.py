@@ -58,6 +58,13 @@ class Inpainter(Protocol):
     def fill(self, frame: np.ndarray, hole: np.ndarray) -> np.ndarray: ...
 
 
+def _hole_box(hole: np.ndarray, pad: int) -> tuple[int, int, int, int]:
+    """``(y0, y1, x0, x1)``: the bounding box of a non-empty hole, grown by ``pad`` and clipped to the frame."""
+    ys, xs = np.nonzero(hole)
+    h, w = hole.shape
+    return max(0, ys.min() - pad), min(h, ys.max() + pad + 1), max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+
+
 @dataclass(frozen=True, slots=True)
 class OpenCVInpainter:
     """``cv2.inpaint`` (``method`` "telea" or "ns") on a crop around the hole."""
@@ -69,11 +76,7 @@ class OpenCVInpainter:
     def fill(self, frame: np.ndarray, hole: np.ndarray) -> np.ndarray:
         if not hole.any():
             return frame
-        ys, xs = np.nonzero(hole)
-        h, w = hole.shape
-        pad = 3 * self.radius + 4
-        y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
-        x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+        y0, y1, x0, x1 = _hole_box(hole, 3 * self.radius + 4)
         flag = cv2.INPAINT_TELEA if self.method == "telea" else cv2.INPAINT_NS
         crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
         filled = cv2.inpaint(crop, hole[y0:y1, x0:x1].astype(np.uint8), self.radius, flag)
@@ -104,15 +107,7 @@ class HarmonicInpainter:
     def fill(self, frame: np.ndarray, hole: np.ndarray) -> np.ndarray:
         if not hole.any():
             return frame
-        ys, xs = np.nonzero(hole)
-        h, w = hole.shape
-        p = self.margin
-        y0, y1, x0, x1 = (
-            max(0, ys.min() - p),
-            min(h, ys.max() + p + 1),
-            max(0, xs.min() - p),
-            min(w, xs.max() + p + 1),
-        )
+        y0, y1, x0, x1 = _hole_box(hole, self.margin)
         m = hole[y0:y1, x0:x1]
         if m.all():
             return frame  # nothing to interpolate from
