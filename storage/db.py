@@ -239,20 +239,46 @@ def _run_alembic(url: str, command_name: str, revision: str) -> None:
         engine.dispose()
 
 
+@contextlib.contextmanager
+def _migration_lock(url: str):
+    """Serialise migrations of one database across threads and processes.
+
+    PostgreSQL is serialised by the advisory lock in :func:`_run_alembic`. A SQLite file also gets a lock file
+    beside it: two processes that open a *new* file together race while it turns into WAL, and SQLite answers
+    one of them "database is locked" at once, without waiting out the busy timeout (seen about once in 12
+    concurrent starts).
+    """
+    path = _sqlite_file(url)
+    with _migrate_lock:
+        if path is None:
+            yield
+            return
+        from filelock import FileLock, Timeout
+
+        try:
+            with FileLock(f"{path}.migrate-lock", timeout=SQLITE_BUSY_TIMEOUT_MS / 1000 * 4):
+                yield
+        except Timeout:
+            raise StorageError(
+                f"another process has been migrating {path} for over {SQLITE_BUSY_TIMEOUT_MS * 4 // 1000} s",
+                hint=f"stop the other Reelwright process, or delete {path}.migrate-lock if none is running",
+            ) from None
+
+
 def migrate(url: str | None = None, *, revision: str = "head") -> None:
     """Upgrade the database to ``revision`` (default: the newest).
 
     Idempotent and safe under concurrent starts.
     """
     url = database_url(url)
-    with _migrate_lock:
+    with _migration_lock(url):
         _run_alembic(url, "upgrade", revision)
 
 
 def downgrade(url: str | None, revision: str) -> None:
     """Downgrade to ``revision`` (``"base"`` drops every table)."""
     url = database_url(url)
-    with _migrate_lock:
+    with _migration_lock(url):
         _run_alembic(url, "downgrade", revision)
 
 
