@@ -221,6 +221,29 @@ def plot_losses(records: list[dict], path: str | Path) -> Path:
     return Path(path)
 
 
+def _warm_start(source: Path, cfg: ModelConfig, model, ema_model) -> dict:  # noqa: ANN001 - DualStreamMMDiT
+    """Load ``source``'s sampled weights into both models; what to record about it in the new checkpoint."""
+    from model_core.finetune import checkpoint_digest
+
+    src_cfg, src = read_config(source)
+    if src_cfg.model_dump(exclude={"name"}) != cfg.model_dump(exclude={"name"}):
+        raise CheckpointError(
+            f"{source} holds a {src_cfg.name!r} model with a different architecture than {cfg.name!r}",
+            file=source,
+            hint="pass the preset that checkpoint was trained with (see its config.json)",
+        )
+    weights = source / "ema.safetensors"
+    if not weights.is_file():
+        weights = source / "model.safetensors"
+    tensors = read_weights(weights)
+    load_weights_into(model, tensors, source=weights)
+    load_weights_into(ema_model, tensors, source=weights, what="EMA")
+    previous = src.get("train") if isinstance(src.get("train"), dict) else {}
+    log.info("warm start from %s (trained %s steps)", source, previous.get("step", "?"))
+    return {"path": str(source), "digest": checkpoint_digest(source), "step": previous.get("step"),
+            "train_seconds": previous.get("train_seconds")}  # fmt: skip
+
+
 # --------------------------------------------------------------------------------------------------------------
 # The loop
 # --------------------------------------------------------------------------------------------------------------
@@ -243,6 +266,7 @@ def train(
     max_minutes: float | None = None,
     threads: int = 2,
     picture_given: float = PICTURE_GIVEN,
+    init_from: str | Path | None = None,
     on_log: Callable[[dict], None] | None = None,
 ) -> TrainResult:
     """Train (or continue training) a model of ``preset_name`` for ``steps`` optimizer steps in total.
@@ -251,6 +275,9 @@ def train(
     same optimizer moments, RNG and data stream; a different architecture there is an error, not an overwrite.
     ``max_minutes`` stops early (saving first) when the wall-clock budget is spent. ``picture_given`` is the
     fraction of clips trained as video-to-audio (their picture passed clean as the condition, mask 1).
+    ``init_from`` warm-starts a new run from another checkpoint's sampled (EMA) weights — a fresh optimizer,
+    warm-up and schedule over ``steps`` — for training on past a finished run whose optimizer state is gone
+    (a shipped checkpoint keeps only its EMA weights). A resumable run in ``out_dir`` takes precedence.
     """
     import torch
 
@@ -298,6 +325,11 @@ def train(
                         seed, batch_size, meta.get("seed"), meta.get("batch_size"))
         log.info("resuming %s at step %d", out, start)
 
+    init_info = None
+    if init_from is not None and start == 0:
+        init_info = _warm_start(Path(init_from), cfg, model, ema_model)
+        previous_sampling = read_config(Path(init_from))[1].get("sampling")  # its tuned sampling defaults
+
     log_path = out / "loss.jsonl"
     records: list[dict] = []
     if log_path.is_file() and start > 0:
@@ -315,6 +347,10 @@ def train(
         "seed": seed, "warmup": warmup, "text_dropout": TEXT_DROPOUT, "picture_given": picture_given, "world": asdict(space.world),
         "threads": threads,
     }  # fmt: skip
+    if init_info is not None:
+        train_info["init_from"] = init_info
+    elif start > 0 and isinstance(previous_train := saved.get("train"), dict) and "init_from" in previous_train:
+        train_info["init_from"] = previous_train["init_from"]
     elapsed_before = float(records[-1].get("elapsed", 0.0)) if records else 0.0
 
     def save(step: int, elapsed: float, stopped_early: bool) -> None:

@@ -103,3 +103,24 @@ def test_picture_given_clips_train_only_the_sound(tmp_path) -> None:
     train("tiny", steps=2, out_dir=tmp_path, picture_given=0.99, on_log=records.append, **FAST)
     assert records and records[-1]["video"] == 0.0 and records[-1]["audio"] > 0.0
     assert read_config(tmp_path)[1]["train"]["picture_given"] == 0.99
+
+
+def test_warm_start_begins_from_the_checkpoints_weights_and_records_it(tmp_path) -> None:
+    base = tmp_path / "base"
+    train("tiny", steps=4, out_dir=base, **FAST)
+    warm = tmp_path / "warm"
+    records: list[dict] = []
+    result = train("tiny", steps=2, out_dir=warm, **{**FAST, "lr": 0.0}, init_from=base, on_log=records.append)
+    assert result.start_step == 0 and result.step == 2
+    a, b = read_weights(base / "ema.safetensors"), read_weights(warm / "model.safetensors")
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) == 0.0  # lr 0: the warm model is the base's EMA
+    info = read_config(warm)[1]["train"]["init_from"]
+    assert info["path"] == str(base) and info["step"] == 4 and len(info["digest"]) == 64
+    cold = train("tiny", steps=2, out_dir=tmp_path / "cold", **{**FAST, "lr": 0.0})
+    assert cold.last_loss > result.last_loss  # a zero-initialised model predicts worse than the trained one
+
+
+def test_warm_start_from_another_architecture_is_refused(tmp_path) -> None:
+    train("tiny", steps=1, out_dir=tmp_path / "base", **FAST)
+    with pytest.raises(CheckpointError, match="different architecture"):
+        train(preset("tiny", coupled_blocks=(1, 3)), steps=1, out_dir=tmp_path / "w", **FAST, init_from=tmp_path / "base")
