@@ -18,6 +18,7 @@ import pytest
 
 from tasks.cleanup.detect import detect, detect_moving_marks, detect_static_marks, detect_subtitles, estimate_blend
 from tasks.cleanup.errors import CleanupError
+from tasks.cleanup.remove import invert_blend
 from tasks.cleanup.synthetic import (
     CJK_LINES,
     LATIN_LINES,
@@ -301,6 +302,11 @@ def _bench_logos(h: int, w: int) -> tuple[Layer, Layer]:
     return semi, opaque
 
 
+def _box_of(mask: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(mask)
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
 def _write_real(path: Path, frames: list[np.ndarray], fps: Fraction) -> Path:
     h, w = frames[0].shape[:2]
     with FrameWriter(path, width=w, height=h, fps=fps, encoding=LOSSLESS) as wr:
@@ -334,22 +340,92 @@ def test_carphone_static_camera_clean_clip_and_opaque_badge(tmp_path):
     assert _outside(found, opaque.mask) < 0.005
 
 
+@pytest.fixture(scope="module")
+def fractal_badge(tmp_path_factory):
+    """A white badge at α = 0.45 (no text) over 72 frames of a zooming fractal."""
+    tmp = tmp_path_factory.mktemp("blend")
+    clean = _lavfi(tmp, "blend", MOVING["fractal_and_pattern"][:1])
+    layer = logo_layer(H, W, box=(W - 110, 10, 96, 34), opacity=0.45, colour=(255, 255, 255), text=" ")
+    return {"src": _encode(tmp / "blend.mp4", [composite(f, layer) for f in clean]), "clean": clean,
+            "layer": layer}  # fmt: skip
+
+
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="known miss (issue 4): estimate_blend's 1−α is a ratio of temporal stds pooled over a border band, "
-    "biased when the background under the band differs from the one just outside; bench tears: α·W ~8 levels "
-    "low, α ~0.04 low, removal 27 dB < 35; here 1−α is fitted per channel and the fractal barely varies in red "
-    "and blue, so those channels give α ≈ 0 (measured α per channel 0.006 / 0.42 / 0.0): α should be shared",
+    reason="known miss (issue 4, what is left): α is shared by the channels now (per channel it was 0.006 / "
+    "0.42 / 0.0) but measured 0.35 for 0.45, α·W 108-113 for 114.75, removal 24.7 dB: under this badge the "
+    "zooming fractal is a smooth green whose median border pixel varies by ~1 level in 72 frames (the 8-bit "
+    "rounding of the composite inflates the inside std), and the few pixels its filaments sweep vary 0.7x as "
+    "much inside the band as just outside even on the clean clip: no border statistic gives α to 0.02 here",
     strict=False,
 )
-def test_the_blend_of_a_known_see_through_badge_is_estimated(tmp_path):
+def test_the_blend_of_a_known_see_through_badge_is_estimated(fractal_badge):
     """A white badge at α = 0.45 over a moving fractal, given its true mask: α within 0.02, α·W within 3 levels."""
-    frames = _lavfi(tmp_path, "blend", MOVING["fractal_and_pattern"][:1])
-    layer = logo_layer(H, W, box=(W - 110, 10, 96, 34), opacity=0.45, colour=(255, 255, 255), text=" ")
-    path = _encode(tmp_path / "blend.mp4", [composite(f, layer) for f in frames])
-    est = estimate_blend(path, layer.mask, grow=0)
+    layer = fractal_badge["layer"]
+    est = estimate_blend(fractal_badge["src"], layer.mask, grow=0)
     core = cv2.erode((layer.alpha > 0.44).astype(np.uint8), K5).astype(bool)
     alpha = 1.0 - est.slope[core]
     colour = est.offset[core]
     assert abs(float(np.median(alpha)) - 0.45) <= 0.02
     assert np.abs(np.median(colour, axis=0) - 0.45 * 255).max() <= 3.0
+
+
+def _inverted_psnr(path: Path, clean: list[np.ndarray], est, region: np.ndarray) -> float:
+    se = n = 0.0
+    for (_, f), c in zip(iter_frames(path), clean, strict=True):
+        d = (invert_blend(f, est).astype(np.float64) - c.astype(np.float64))[region]
+        se, n = se + float((d * d).sum()), n + d.size
+    return float(10 * np.log10(255**2 / (se / n)))
+
+
+@pytest.mark.slow
+def test_the_fractal_badge_is_removed_by_inversion(fractal_badge):
+    """The badge above removed by inverting its estimated blend: measured 24.7 dB inside it (24.3 with α per
+    channel); the 35 dB target is not reached here (the estimate's α is 0.35, see the test above)."""
+    layer = fractal_badge["layer"]
+    est = estimate_blend(fractal_badge["src"], layer.mask, grow=0)
+    assert _inverted_psnr(fractal_badge["src"], fractal_badge["clean"], est, layer.mask) >= 24.2
+
+
+@pytest.mark.slow
+def test_one_alpha_for_all_channels_when_two_never_vary(tmp_path):
+    """Issue 4: a background that varies in green only (real texture: tears_of_steel's luma; red and blue
+    constant). Fitted per channel, 1−α of the flat channels was a ratio of noise to noise (α ≈ 0 there, and
+    their α·W then wrong by α·B); one α for the three channels inverts them all."""
+    _, real = _real("tears_of_steel_640x360.mp4", 96)
+    clean = []
+    for f in real:
+        g = np.full_like(f, 20)
+        g[..., 1] = cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)
+        g[..., 2] = 90
+        clean.append(g)
+    semi, _ = _bench_logos(360, 640)
+    layer = logo_layer(360, 640, box=_box_of(semi.mask), opacity=0.45, colour=(255, 255, 255), text=" ")
+    src = _write_real(tmp_path / "green.mp4", [composite(f, layer) for f in clean], Fraction(24))
+    est = estimate_blend(src, layer.mask)
+    core = cv2.erode((layer.alpha > 0.44).astype(np.uint8), K5).astype(bool)
+    alpha = np.median(1.0 - est.slope[core], axis=0)
+    colour = np.median(est.offset[core], axis=0)
+    assert np.abs(alpha - 0.45).max() <= 0.02, alpha  # measured 0.450 (per channel it was 0.31 / 0.44 / 0.31)
+    # measured 115.2 / 112.2 / 114.5 for 114.75 (it was 112.8 / 108.5 / 102.4)
+    assert np.abs(colour - 0.45 * 255).max() <= 3.0, colour
+    psnr = _inverted_psnr(src, clean, est, layer.mask)
+    assert psnr >= 29.5, psnr  # measured 30.1 dB inside the badge
+
+
+@pytest.mark.slow
+def test_the_bench_see_through_badge_is_inverted(tmp_path):
+    """bench/cleanup.py's see-through badge (α 0.45, white with dark text) on tears_of_steel, given its true
+    mask grown 1 px as the bench's ours_true_mask gets it: α to 0.02 and removal by inversion alone."""
+    _, clean = _real("tears_of_steel_640x360.mp4", 144)
+    semi, _ = _bench_logos(360, 640)
+    src = _write_real(tmp_path / "tos.mp4", [composite(f, semi) for f in clean], Fraction(24))
+    est = estimate_blend(src, cv2.dilate(semi.mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool))
+    core = cv2.erode((semi.alpha > 0.44).astype(np.uint8), K5).astype(bool)
+    alpha = float(np.median(1.0 - est.slope[core]))
+    assert abs(alpha - 0.45) <= 0.02, alpha  # measured 0.451 (0.42 per channel before)
+    psnr = _inverted_psnr(src, clean, est, semi.mask)
+    # measured 33.2 dB (α·W 112.0-112.4 for 114.75 on the white; per channel it was 102.6-108.2, and the bench's
+    # ours_true_mask 27.1 dB). 35 dB is not reached (issue 4): what is left is α·W inside, ~2 levels low from
+    # the border's background differing from the one under the band, and the anti-aliased rim (~31 dB there)
+    assert psnr >= 32.7, psnr
