@@ -359,7 +359,13 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog="Sizes and notes come from the environment: see the module doc."
+    )
+    parser.parse_args(argv)  # no options: --help explains, anything else is refused before minutes of work
     if not FIXTURES.is_dir():
         print(f"skipped: {FIXTURES} is absent (the benchmark needs the shared real clips)")  # noqa: T201
         return 0

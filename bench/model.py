@@ -134,7 +134,10 @@ def attention_case(grid: tuple[int, int, int], heads: int, d: int, sparsity: flo
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args(argv)  # --help only
     torch.set_num_threads(1)  # the box is shared; one thread makes the numbers comparable run to run
     t_start = time.perf_counter()
     load_start = os.getloadavg()[0]

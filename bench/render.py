@@ -130,7 +130,10 @@ def save(results: dict) -> None:
     os.replace(tmp, RESULTS)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args(argv)  # --help only
     work = Path(tempfile.mkdtemp(prefix="reelwright-bench-"))
     cache, out = work / "cache", work / "out"
     results: dict = {
