@@ -296,75 +296,16 @@ def is_narrator(name: str) -> bool:
     return _norm(name) in NARRATORS or _norm(name).startswith(("旁白", "narrator"))
 
 
-# Median F0 (Hz) of each eSpeak NG variant at the pitch settings in VARIANT_F0_PITCHES — "" is the base voice with
-# no variant. Measured once (eSpeak NG 1.52 via espeakng-loader, 2026-12-03) with the YIN tracker of bench/listen.py
-# (16 kHz, threshold 0.3, octave guard): en-us on one 20-word English sentence at rate 170, cmn on two Mandarin
-# sentences at rate 195, pitch_range 50. Each variant carries its own base pitch, which outweighs the 0-99 setting
-# (``ian`` at 50 is below ``m4`` at 40), and Mandarin shifts variants by different amounts (m7 -2.3 st, m8 -1.8 st),
-# so casting works on predicted F0 per base voice, not on the setting. Other base voices use the en-us table.
-VARIANT_F0_PITCHES = (0, 25, 50, 75, 99)
-VARIANT_F0: dict[str, tuple[float, ...]] = {
-    "": (65.5, 81.3, 99.9, 129.0, 168.0),
-    "m1": (60.7, 73.5, 92.8, 119.1, 155.8),
-    "m2": (61.3, 77.5, 99.1, 132.0, 176.2),
-    "m3": (69.1, 82.9, 102.8, 131.2, 171.2),
-    "m4": (65.8, 77.1, 92.5, 116.1, 150.5),
-    "m5": (67.5, 83.1, 102.3, 131.1, 170.6),
-    "m6": (65.6, 79.2, 99.2, 129.7, 170.0),
-    "m7": (72.4, 86.3, 103.2, 131.1, 167.1),
-    "m8": (57.1, 68.5, 83.6, 106.5, 137.7),
-    "Andy": (59.4, 73.2, 94.3, 126.2, 168.0),
-    "Michael": (72.9, 85.3, 103.9, 131.2, 166.8),
-    "john": (66.4, 81.6, 101.8, 131.1, 172.4),
-    "paul": (54.7, 65.9, 83.4, 108.5, 142.4),
-    "robert": (70.4, 79.6, 93.7, 115.3, 148.1),
-    "ian": (54.2, 66.9, 83.4, 107.4, 140.5),
-    "grandpa": (65.9, 86.4, 105.1, 135.5, 175.1),
-    "f1": (114.3, 139.5, 177.3, 229.9, 303.5),
-    "f2": (126.9, 153.2, 191.0, 245.6, 320.6),
-    "f3": (144.1, 169.8, 206.2, 260.5, 334.0),
-    "f4": (111.5, 138.8, 176.4, 231.4, 305.8),
-    "f5": (127.9, 158.3, 200.9, 264.3, 347.9),
-    "Annie": (187.9, 209.9, 239.1, 283.5, 341.3),
-    "Alicia": (164.4, 199.3, 249.6, 319.8, 417.1),
-    "Andrea": (146.9, 188.2, 243.0, 323.8, 429.0),
-    "belinda": (131.0, 170.9, 225.8, 304.4, 411.4),
-    "steph": (103.8, 136.8, 182.3, 247.2, 334.3),
-    "anika": (171.7, 210.4, 266.0, 344.9, 450.7),
-    "linda": (132.2, 170.6, 226.0, 304.6, 411.6),
-    "grandma": (149.1, 167.8, 195.5, 242.5, 302.7),
-}
-VARIANT_F0_CMN: dict[str, tuple[float, ...]] = {
-    "": (61.8, 69.8, 88.7, 117.6, 156.8),
-    "m1": (55.9, 65.6, 81.9, 108.6, 146.0),
-    "m2": (57.5, 68.5, 90.9, 124.1, 168.6),
-    "m3": (64.6, 72.0, 91.2, 120.2, 159.6),
-    "m4": (57.9, 64.7, 79.7, 103.8, 137.9),
-    "m5": (61.8, 70.2, 89.0, 118.0, 157.1),
-    "m6": (60.5, 68.6, 88.8, 119.1, 159.9),
-    "m7": (67.3, 72.6, 89.9, 116.5, 154.1),
-    "m8": (53.6, 62.4, 73.6, 95.5, 126.6),
-    "Andy": (55.3, 63.1, 87.0, 118.1, 160.1),
-    "Michael": (67.7, 74.1, 88.7, 115.9, 153.8),
-    "john": (61.1, 69.9, 89.6, 119.5, 159.9),
-    "paul": (51.5, 61.6, 75.4, 100.3, 134.1),
-    "robert": (61.5, 69.6, 81.9, 104.9, 134.1),  # 0 and 25 scaled from en-us (YIN locked onto creak there)
-    "ian": (49.8, 57.3, 71.4, 97.9, 131.4),
-    "grandpa": (57.9, 65.8, 93.0, 120.6, 158.5),
-    "f1": (96.9, 122.9, 158.5, 212.8, 287.8),
-    "f2": (106.7, 131.3, 169.4, 223.6, 299.1),
-    "f3": (118.4, 141.8, 177.3, 231.7, 304.1),
-    "f4": (93.6, 119.4, 158.5, 213.7, 290.5),
-    "f5": (108.0, 138.2, 182.4, 244.9, 331.4),
-    "Annie": (164.2, 181.7, 193.0, 234.2, 295.8),
-    "Alicia": (133.6, 167.7, 218.9, 287.8, 383.4),
-    "Andrea": (123.3, 165.6, 222.5, 302.4, 411.1),
-    "belinda": (117.2, 157.6, 213.1, 296.0, 398.9),
-    "steph": (93.8, 126.7, 172.3, 237.2, 324.1),
-    "anika": (142.0, 180.1, 235.8, 313.6, 419.6),
-    "linda": (116.1, 156.7, 212.3, 292.9, 399.6),
-    "grandma": (121.7, 139.5, 170.3, 213.0, 272.3),
-}
+# Median F0 (Hz) of each eSpeak NG variant at the pitch settings in VARIANT_F0_PITCHES, per base voice ("" is the
+# base voice with no variant): measured by ``bench/voices.py --write`` (YIN with an octave guard over five
+# sentences per language, geometric mean) into variant_f0.json beside this file. Each variant carries its own base
+# pitch, which outweighs the 0-99 setting (``ian`` at 50 is below ``m4`` at 40), and Mandarin shifts variants by
+# different amounts, so casting works on predicted F0 per base voice, not on the setting. Other base voices use the
+# en-us table.
+_F0_DATA = json.loads((Path(__file__).with_name("variant_f0.json")).read_text(encoding="utf-8"))
+VARIANT_F0_PITCHES: tuple[int, ...] = tuple(_F0_DATA["pitches"])
+VARIANT_F0: dict[str, tuple[float, ...]] = {k: tuple(v) for k, v in _F0_DATA["tables"]["en-us"].items()}
+VARIANT_F0_CMN: dict[str, tuple[float, ...]] = {k: tuple(v) for k, v in _F0_DATA["tables"]["cmn"].items()}
 _F0_TABLES = {"en-us": VARIANT_F0, "cmn": VARIANT_F0_CMN}
 
 
@@ -382,22 +323,30 @@ _F0_RANGE = {"male": (70.0, 176.0), "female": (150.0, 420.0)}
 # Mandarin's tone contours lift a voice set below ~84 Hz by up to 1.5 semitones, sentence by sentence (eSpeak cmn
 # john at a predicted 75 Hz measured 75-83 Hz over three sentences), so low Mandarin voices start there.
 _TONAL_FLOOR_HZ = {"cmn": 84.0, "yue": 84.0}
-MIN_GAP_ST = 2.3  # semitones between two voices of one gender (2 is the distinctness bar; 0.3 for measurement spread)
-_TONAL_GAP_ST = 2.6  # tones move a line's median F0 more from sentence to sentence
+MIN_GAP_ST = 2.6  # semitones between two voices of one gender in predicted F0 (2 is the bar; 0.6 for the tables' error)
 _PITCH_LIMITS = (3, 96)  # eSpeak's extremes sound strained: stay inside
+
+
+def _range_factor(base: str, pitch_range: int) -> float:
+    """How much eSpeak's pitch_range lifts the median F0 against the table's setting (a wider range reaches
+    higher above the base pitch: en-us about +1 semitone from 50 to 70, Mandarin hardly at all)."""
+    slope = _F0_DATA.get("range_st_per_unit", {}).get(base if base in _F0_TABLES else "en-us", 0.0)
+    return float(2 ** (slope * (pitch_range - _F0_DATA.get("pitch_range", 50)) / 12))
 
 
 def predicted_f0(voice: Voice) -> float | None:
     """The median F0 (Hz) eSpeak gives ``voice``, from its base voice's measured table (VARIANT_F0 for en-us and
-    languages without a table, VARIANT_F0_CMN for cmn); None for variants not in the table."""
+    languages without a table, VARIANT_F0_CMN for cmn) and its pitch_range; None for variants not in the table."""
     table = _f0_table(voice.base).get(voice.variant)
     if table is None:
         return None
-    return float(np.exp(np.interp(voice.pitch, VARIANT_F0_PITCHES, np.log(table))))
+    at_table_range = float(np.exp(np.interp(voice.pitch, VARIANT_F0_PITCHES, np.log(table))))
+    return at_table_range * _range_factor(voice.base, voice.pitch_range)
 
 
 def _pitch_for(base: str, variant: str, f0: float) -> int | None:
-    """The pitch setting that gives ``base+variant`` median F0 ``f0`` (Hz), or None outside the usable range."""
+    """The pitch setting that gives ``base+variant`` median F0 ``f0`` (Hz) at the table's pitch_range, or None
+    outside the usable range."""
     table = np.log(_f0_table(base)[variant])
     lo, hi = _PITCH_LIMITS
     pitch = int(round(np.interp(np.log(f0), table, VARIANT_F0_PITCHES)))
@@ -424,6 +373,15 @@ def _pool(gender: str | None, age: int | None, h: int) -> tuple[str, tuple[str, 
     return gender, FEMALE_VARIANTS if gender == "female" else MALE_VARIANTS
 
 
+def _reach(gender: str, base: str) -> tuple[float, float]:
+    """The lowest and highest predicted F0 (Hz, at the table's pitch_range) the gender's variants reach inside the
+    usable pitch settings."""
+    table = _f0_table(base)
+    variants = (*FEMALE_VARIANTS, *OLD_FEMALE_VARIANTS) if gender == "female" else (*MALE_VARIANTS, *OLD_MALE_VARIANTS)
+    at = [np.exp(np.interp(_PITCH_LIMITS, VARIANT_F0_PITCHES, np.log(table[v]))) for v in variants if v in table]
+    return float(min(a[0] for a in at)), float(max(a[1] for a in at))
+
+
 def _target_f0(gender: str, age: int | None, h: int, taken: Sequence[float], base: str = "en-us") -> float:
     """A predicted median F0 for a new character, at least MIN_GAP_ST from every voice of the same gender already
     cast: the free slot nearest the hash's spot on a grid of MIN_GAP_ST steps up its age window (a grid packs the
@@ -434,16 +392,18 @@ def _target_f0(gender: str, age: int | None, h: int, taken: Sequence[float], bas
     floor = _TONAL_FLOOR_HZ.get(base, 0.0)
     if floor > lo:  # the window moves up as a whole, keeping its width
         lo, hi = floor, hi * floor / lo
+    reach_lo, reach_hi = _reach(gender, base)  # no slot a variant cannot be set to
+    lo, hi = max(lo, reach_lo), max(min(hi, reach_hi), max(lo, reach_lo))
     wanted = np.log2(lo) + ((h >> 16) % 1000) / 999 * (np.log2(hi) - np.log2(lo))
 
-    gap = _TONAL_GAP_ST if base in _TONAL_FLOOR_HZ else MIN_GAP_ST
+    gap = MIN_GAP_ST
 
     def free(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gaps = np.array([min((abs(12 * (g - np.log2(t))) for t in taken), default=np.inf) for g in grid])
         return grid[gaps >= gap], gaps
 
     slots = np.arange(np.log2(lo), np.log2(hi) + 1e-9, gap / 12)
-    whole = max(_F0_RANGE[gender][0], floor), max(_F0_RANGE[gender][1], hi)
+    whole = max(_F0_RANGE[gender][0], floor, reach_lo), min(max(_F0_RANGE[gender][1], hi), reach_hi)
     for grid in (slots, *(np.arange(np.log2(a), np.log2(b) + 1e-9, 1 / 48) for a, b in ((lo, hi), whole))):
         ok, gaps = free(grid)
         if len(ok):
@@ -460,9 +420,11 @@ def _assign(character: Character, language: str, used_variants: set[str], taken:
     ordered = [pool[(start + i) % len(pool)] for i in range(len(pool))]
     age = character.age
     f0 = _target_f0(gender, age, h, taken[gender], base_voice(language))
+    pitch_range = 40 + (h >> 32) % 31  # 40-70
     # the first variant (hash order, unused ones first) that reaches that F0 at a usable pitch setting
     candidates = [v for v in ordered if v not in used_variants] + [v for v in ordered if v in used_variants]
     base, table = base_voice(language), _f0_table(base_voice(language))
+    f0 /= _range_factor(base, pitch_range)  # the setting's F0 at the table's range
     variant, pitch = next(((v, p) for v in candidates if (p := _pitch_for(base, v, f0)) is not None), (None, None))
     if variant is None:  # nobody reaches it: the variant whose range comes closest
         variant = min(candidates, key=lambda v: min(abs(np.log(f0 / x)) for x in table[v]))
@@ -475,7 +437,6 @@ def _assign(character: Character, language: str, used_variants: set[str], taken:
         rate -= 15
     elif age is not None and age < 25:
         rate += 8
-    pitch_range = 40 + (h >> 32) % 31  # 40-70
     return Voice(
         engine_voice=f"{base}+{variant}", language=language, pitch=int(pitch),
         pitch_range=pitch_range, rate=rate, volume=100,

@@ -203,28 +203,34 @@ def test_new_characters_keep_clear_of_the_stored_and_bible_voices(tmp_path: Path
     assert min(_gaps_st([later[c.name] for c in [*MEN, Character(name="OMAR")]])) >= MIN_GAP_ST - 0.15
 
 
-# flaky: in English the closest auto-cast pair (SAM en-us+john, DANNY en-us+m1; 2.3 st predicted from a 20-word
-# sentence) measures 1.76-2.2 st on this sentence, depending on what ran before in the process — the F0 tables
-# are per-sentence estimates with ~1 st spread. Kept out of CI until the gap is widened with margin (issue 3).
+SENTENCES = {  # not the sentences bench/voices.py fits the tables on
+    "en": ("Nobody leaves this room until I get an answer.", "Do you remember the night of the fire?",
+           "I gave up everything for this family, and this is how you repay me."),
+    "zh": ("在我拿到答案之前，谁也不许离开这个房间。", "你还记得着火的那天晚上吗？", "我为这个家付出了一切，你们就这样报答我？"),
+}  # fmt: skip
+
+
+# A voice's pitch is its median F0 over several lines: one short line can move it by a semitone (eSpeak's
+# intonation differs by variant, and its flutter phase carries over between calls), which bench/voices.py reports
+# per sentence. The tables and the range correction come from bench/voices.py --write.
 @pytest.mark.slow
-@pytest.mark.flaky
-@pytest.mark.parametrize(
-    ("language", "text"),
-    [("en", "I told you not to come back here tonight."), ("zh", "我跟你说过，今天晚上不要再回来了。")],
-)
-def test_two_auto_cast_men_measure_two_semitones_apart(language: str, text: str) -> None:
-    """Synthesise the same sentence with the two closest auto-cast male voices and track F0 (bench/listen.py's
-    YIN): at least 2 semitones apart, in English and in Mandarin (whose variants shift by different amounts)."""
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("group", ["men", "women"])
+def test_closest_auto_cast_pair_measures_two_semitones_apart(language: str, group: str) -> None:
+    """Synthesise three sentences with the two closest auto-cast voices of one gender and track F0 (bench/listen.py's
+    YIN): their medians over the sentences are at least 2 semitones apart, in English and in Mandarin."""
     from bench.listen import octave_guard, to_sr, yin
     from tasks.audio.emotion import prosody_for
     from tasks.audio.tts import get_engine
 
-    cast = cast_voices(MEN, language)
-    pairs = sorted(MEN, key=lambda c: predicted_f0(cast[c.name]))
-    a, b = min(zip(pairs, pairs[1:]), key=lambda p: predicted_f0(cast[p[1].name]) / predicted_f0(cast[p[0].name]))
+    people = MEN if group == "men" else WOMEN
+    cast = cast_voices([*MEN, *WOMEN], language)
+    ordered = sorted(people, key=lambda c: predicted_f0(cast[c.name]))
+    a, b = min(zip(ordered, ordered[1:]), key=lambda p: predicted_f0(cast[p[1].name]) / predicted_f0(cast[p[0].name]))
     engine, prosody = get_engine("espeak"), prosody_for(None)[0]
-    medians = []
+    logs = []
     for c in (a, b):
-        speech = engine.synthesize(text, cast[c.name], prosody)
-        medians.append(float(np.nanmedian(octave_guard(yin(to_sr(np.asarray(speech.samples, np.float64)))))))
-    assert abs(12 * math.log2(medians[1] / medians[0])) >= 2.0, (a.name, b.name, medians)
+        medians = [np.nanmedian(octave_guard(yin(to_sr(np.asarray(engine.synthesize(t, cast[c.name], prosody).samples,
+                                                                    np.float64))))) for t in SENTENCES[language]]  # fmt: skip
+        logs.append(float(np.mean(np.log2(medians))))
+    assert abs(12 * (logs[1] - logs[0])) >= 2.0, (a.name, b.name, cast[a.name], cast[b.name], logs)
