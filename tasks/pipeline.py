@@ -296,6 +296,9 @@ def finish(
     qc["unmatched_sfx"] = sorted({c for s in shots for c in s.unmatched_sfx})
     qc["unknown_emotions"] = sorted({v.parenthetical for v in voiced.values() if v.parenthetical and not v.emotion_known})
     qc["extended_shots"] = [sid for sid, t in timing.timed.items() if t.extended]
+    from tasks.audio.casting import similar_voices
+
+    qc["similar_voices"] = similar_voices(job.casting)
     stems = soundtrack.extra["stems"]
     files = {
         "episode.srt": staging / "episode.srt", "episode.vtt": staging / "episode.vtt", "cover.jpg": cover,

@@ -512,6 +512,30 @@ def cast_voices(
 # ------------------------------------------------------------------------------------------------ storage (JSON)
 
 
+def similar_voices(casting: Mapping[str, Voice], limit_st: float = 2.0) -> list[dict]:
+    """Pairs of cast voices of one gender whose predicted median F0 is under ``limit_st`` semitones apart — a QC
+    warning: a casting stored by an earlier version, or a bible, can put two characters on near the same voice
+    (new assignments keep MIN_GAP_ST). Aliases of one character count once; narrators are left out."""
+    narrators = {voice for name, voice in casting.items() if is_narrator(name)}  # and under their aliases
+    people: dict[Voice, str] = {}
+    for name, voice in casting.items():
+        if voice not in narrators and predicted_f0(voice) is not None:
+            people.setdefault(voice, name)
+    out = []
+    items = list(people.items())
+    for i, (va, a) in enumerate(items):
+        for vb, b in items[i + 1 :]:
+            if _voice_gender(va) != _voice_gender(vb):
+                continue
+            gap = _semitones(predicted_f0(va), predicted_f0(vb))
+            if gap < limit_st:
+                out.append({"characters": [a, b], "voices": [va.engine_voice, vb.engine_voice],
+                            "predicted_semitones": round(float(gap), 2),
+                            "fix": "set one of them apart in the series bible (voice/pitch), or delete the stored "
+                                   "casting to recast"})  # fmt: skip
+    return out
+
+
 def save_casting(path: str | Path, casting: Mapping[str, Voice]) -> Path:
     """Write a casting as JSON (atomically) so the next episode reuses it."""
     doc = {"version": 1, "voices": {name: asdict(voice) for name, voice in casting.items()}}

@@ -69,6 +69,7 @@ def test_delivers_every_output(first_render):
     assert qc["checks"]["fps"] and qc["checks"]["video_codec"] and qc["checks"]["audio_codec"]
     assert qc["checks"]["loudness"] and qc["checks"]["true_peak"] and qc["checks"]["av_length_match"]
     assert abs(qc["integrated_lufs"] + 14) <= 1.0 and qc["true_peak_dbtp"] <= -1.0
+    assert qc["similar_voices"] == []  # auto-cast: every pair of one gender ≥ 2 semitones apart
     plan = json.loads((out / "plan.json").read_text())
     assert all("duration" in shot and "dialogue" in shot for scene in plan["scenes"] for shot in scene["shots"])
     srt = (out / "episode.srt").read_text()

@@ -22,6 +22,7 @@ from tasks.audio.casting import (
     load_casting,
     predicted_f0,
     save_casting,
+    similar_voices,
     voice_for_language,
 )
 
@@ -234,3 +235,14 @@ def test_closest_auto_cast_pair_measures_two_semitones_apart(language: str, grou
                                                                     np.float64))))) for t in SENTENCES[language]]  # fmt: skip
         logs.append(float(np.mean(np.log2(medians))))
     assert abs(12 * (logs[1] - logs[0])) >= 2.0, (a.name, b.name, cast[a.name], cast[b.name], logs)
+
+
+def test_similar_voices_are_flagged_for_qc() -> None:
+    cast = cast_voices([*MEN, *WOMEN, Character(name="NARRATOR", aliases=("VO",))], "en")
+    assert similar_voices(cast) == []  # auto-casting keeps MIN_GAP_ST
+    # a stored casting from an earlier version: two men 0.75 semitones apart (LEO/DANNY before the F0 tables)
+    stored = {**cast, "LEO": Voice("en-us+m3", pitch=40, label="LEO"), "DANNY": Voice("en-us+m5", pitch=44, label="DANNY")}
+    stored["LEE"] = stored["LEO"]  # an alias: the same voice counts once
+    flagged = similar_voices(stored)
+    assert [sorted(f["characters"]) for f in flagged] == [["DANNY", "LEO"]]
+    assert flagged[0]["predicted_semitones"] < 2.0 and "series bible" in flagged[0]["fix"]
