@@ -185,9 +185,12 @@ def regions(hole: np.ndarray, margin: int) -> tuple[Box, ...]:
     sub = hole[ty0:ty1, tx0:tx1].astype(np.uint8)
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (margin | 1, margin | 1))
     n, labels = cv2.connectedComponents(cv2.dilate(sub, k))
+    py, px = np.nonzero(sub)  # the hole pixels once, then grouped by label (not one full-size pass per label)
+    pl = labels[py, px]
     boxes = []
     for label in range(1, n):
-        gy, gx = np.nonzero((labels == label) & (sub > 0))
+        of = pl == label
+        gy, gx = py[of], px[of]
         boxes.append([max(0, ty0 + gy.min() - margin), min(h, ty0 + gy.max() + 1 + margin),
                       max(0, tx0 + gx.min() - margin), min(w, tx0 + gx.max() + 1 + margin)])  # fmt: skip
     # snapped outward to a grid, so a region keeps its box while its hole changes a little (a new subtitle cue
@@ -318,13 +321,33 @@ class _Slot:
     boxes: tuple[Box, ...]
     crops: dict[Box, np.ndarray] = field(default_factory=dict)  # once written: box → RGB crop
     grays: dict[Box, np.ndarray] = field(default_factory=dict)  # box → small grey crop, holes pre-filled
+    holes: dict[Box, np.ndarray] = field(default_factory=dict)  # box → hole_in(box), read-only
+    rgbas: dict[Box, np.ndarray] = field(default_factory=dict)  # box → RGB crop + hole as a 4th channel (255)
 
     def crop(self, box: Box) -> np.ndarray | None:
         if self.frame is not None:
             return self.frame[box[0] : box[1], box[2] : box[3]]
         return self.crops.get(box)
 
+    def rgba(self, box: Box) -> np.ndarray | None:
+        """The crop with its hole as a 4th channel (255 = hole), warped as one image; made once per box (a
+        frame is a source for up to ``sources`` others)."""
+        out = self.rgbas.get(box)
+        if out is None:
+            crop = self.crop(box)
+            if crop is None:
+                return None
+            out = np.empty((*crop.shape[:2], 4), np.uint8)
+            out[..., :3] = crop
+            out[..., 3] = self.hole_in(box) * np.uint8(255)
+            self.rgbas[box] = out
+        return out
+
     def hole_in(self, box: Box) -> np.ndarray:
+        """The hole at ``box``'s size (read-only: it is cached and shared)."""
+        cached = self.holes.get(box)
+        if cached is not None:
+            return cached
         out = np.zeros((box[1] - box[0], box[3] - box[2]), bool)
         if self.hole.size:
             y, x = self.hole_at
@@ -334,6 +357,8 @@ class _Slot:
                 out[hy0 - box[0] : hy1 - box[0], hx0 - box[2] : hx1 - box[2]] = self.hole[
                     hy0 - y : hy1 - y, hx0 - x : hx1 - x
                 ]
+        out.flags.writeable = False
+        self.holes[box] = out
         return out
 
     def keep_only(self, boxes: set[Box]) -> None:
@@ -342,6 +367,8 @@ class _Slot:
             return
         self.crops = {b: self.frame[b[0] : b[1], b[2] : b[3]].copy() for b in boxes}
         self.grays = {b: g for b, g in self.grays.items() if b in boxes}
+        self.holes = {b: g for b, g in self.holes.items() if b in boxes}
+        self.rgbas = {b: g for b, g in self.rgbas.items() if b in boxes}
         self.frame = None
 
 
@@ -441,14 +468,16 @@ class _Flows:
         self.cache[key] = out
         return out
 
-    def maps(self, i: int, j: int, box: Box) -> np.ndarray | None:
-        """Where each pixel of frame ``i``'s crop is in frame ``j``'s: absolute positions at crop size."""
+    def maps(self, i: int, j: int, box: Box, part: Box | None = None) -> np.ndarray | None:
+        """Where each pixel of frame ``i``'s crop is in frame ``j``'s: absolute positions in the crop, at crop
+        size or for the window ``part`` of it (``(y0, y1, x0, x1)`` in crop coordinates) only."""
         small = self.small(i, j, box)
         if small is None:
             return None
         h, w = box[1] - box[0], box[3] - box[2]
-        f = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) * (w / small.shape[1])
-        return f + self.grid(h, w)
+        y0, y1, x0, x1 = part or (0, h, 0, w)
+        f = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]
+        return f * (w / small.shape[1]) + self.grid(h, w)[y0:y1, x0:x1]
 
     def forget(self, done: int, reach: int) -> None:
         """Frame ``done`` is next: keep the single steps inside the window, drop written frames' chains."""
@@ -507,6 +536,7 @@ def remove_overlays(
     buf: deque[_Slot] = deque()
     prev_out: np.ndarray | None = None
     counts = [0, 0, 0, 0, 0]
+    last: tuple[np.ndarray, _Slot] | None = None  # the last frame's hole and slot: consecutive holes often match
     it = iter(frames)
     exhausted = False
     next_index = 0
@@ -521,7 +551,13 @@ def remove_overlays(
             if invert is not None:
                 frame = invert(frame)
             hole = holes(next_index)
-            buf.append(_make_slot(next_index, frame, hole, cfg.margin))
+            if hole is not None and last is not None and np.array_equal(hole, last[0]):
+                same = last[1]  # a static mark, a subtitle cue held: the same regions (labelling is costly)
+                slot = _Slot(next_index, frame, same.hole_at, same.hole, same.boxes)
+            else:
+                slot = _make_slot(next_index, frame, hole, cfg.margin)
+            last = (hole, slot) if hole is not None else None
+            buf.append(slot)
             next_index += 1
         if done >= next_index:
             break
@@ -606,33 +642,40 @@ def _fill_region(
         return out
     counts[1] += int(hole.sum())
     ring = _ring(hole, 4)
-    curf = cur.astype(np.float32)
+    # Only the hole and its ring are read from a warped source: warp just their bounding window (``part``, in
+    # crop coordinates) and address its pixels by flat index, the hole's and the ring's in row-major order.
+    part = _tight(hole | ring)
+    assert part is not None
+    py0, py1, px0, px1 = part
+    hole_at = np.flatnonzero(hole[py0:py1, px0:px1])  # (n,) into the window
+    ring_at = np.flatnonzero(ring[py0:py1, px0:px1])  # (r,)
+    cur_ring = cur[py0:py1, px0:px1].reshape(-1, 3)[ring_at].astype(np.float32)  # (r, 3)
     values: list[np.ndarray] = []
     valids: list[np.ndarray] = []
     prev_flow: np.ndarray | None = None
     for src in _choose_sources(slot, box, hole, buf, cfg):
-        f = flows.maps(slot.index, src.index, box)
-        ncrop = src.crop(box)
-        if f is None or ncrop is None:
+        f = flows.maps(slot.index, src.index, box, part)
+        rgba = src.rgba(box)
+        if f is None or rgba is None:
             continue
         if src.index == slot.index - 1:
             prev_flow = f
         # colour and hole warped together (a sample mostly from hole pixels is a hole pixel)
-        both = _warp(np.dstack([ncrop, src.hole_in(box).astype(np.uint8) * 255]), f)
-        nh = both[..., 3] > 127
-        take = hole & ~nh
+        both = _warp(rgba, f).reshape(-1, 4)  # (window pixels, 4)
+        at_hole = both[hole_at]  # (n, 4)
+        take = at_hole[:, 3] <= 127
         if not take.any():
             continue
-        warped = both[..., :3]
-        vr = ring & ~nh
-        if vr.sum() < 0.3 * ring.sum():
+        at_ring = both[ring_at]  # (r, 4)
+        vr = at_ring[:, 3] <= 127
+        if vr.sum() < 0.3 * len(ring_at):
             continue
-        diff = curf[vr] - warped[vr]
+        diff = cur_ring[vr] - at_ring[vr, :3]
         if float(np.mean(np.abs(diff))) > cfg.tolerance:
             continue  # flow failed or a cut: this source does not line up
         shift = np.median(diff, axis=0)
-        values.append(warped[hole].astype(np.float32) + shift)
-        valids.append(take[hole])
+        values.append(at_hole[:, :3].astype(np.float32) + shift)
+        valids.append(take)
     missing = hole.copy()
     if values:
         med, got = _median_first(np.stack(values), np.stack(valids), cfg.per_pixel)
@@ -643,15 +686,16 @@ def _fill_region(
     if missing.any() and prev_out is not None and slot.index > 0 and cfg.carry > 0:
         pcrop = prev_out[box[0] : box[1], box[2] : box[3]]
         if prev_flow is None:
-            prev_flow = flows.maps(slot.index, slot.index - 1, box)
+            prev_flow = flows.maps(slot.index, slot.index - 1, box, part)
         if prev_flow is not None:
-            warped = _warp(pcrop, prev_flow).astype(np.float32)
-            diff = curf[ring] - warped[ring]
-            if ring.any() and float(np.mean(np.abs(diff))) <= cfg.tolerance * 0.6:
+            warped = _warp(pcrop, prev_flow).reshape(-1, 3)  # (window pixels, 3)
+            diff = cur_ring - warped[ring_at]
+            if len(ring_at) and float(np.mean(np.abs(diff))) <= cfg.tolerance * 0.6:
                 # Blend the propagated fill with a fresh spatial fill: stable, yet it follows slow changes.
                 shift = np.median(diff, axis=0)
                 spatial = inpainter.fill(out, missing)
-                prop = np.clip(warped[missing] + shift, 0, 255)
+                at_missing = np.flatnonzero(missing[py0:py1, px0:px1])
+                prop = np.clip(warped[at_missing].astype(np.float32) + shift, 0, 255)
                 out[missing] = (cfg.carry * prop + (1 - cfg.carry) * spatial[missing] + 0.5).astype(np.uint8)
                 counts[3] += int(missing.sum())
                 missing[:] = False
