@@ -129,10 +129,15 @@ class HarmonicInpainter:
                 u[lm] = u[~lm].mean(axis=0) if (~lm).any() else 128.0
             else:
                 cv2.copyTo(cv2.resize(sol, (lm.shape[1], lm.shape[0]), interpolation=cv2.INTER_LINEAR), m8, u)
-            for _ in range(fine if i == len(levels) - 1 else self.coarse_sweeps):
-                cv2.copyTo(
-                    cv2.filter2D(u, -1, _CROSS, borderType=cv2.BORDER_REPLICATE), m8, u
-                )  # Jacobi sweep
+            t = _tight(lm)
+            if t is not None:  # sweep only the hole's box and its 1 px border: nothing else changes or is read
+                a0, a1, b0, b1 = max(0, t[0] - 1), t[1] + 1, max(0, t[2] - 1), t[3] + 1
+                us, ms = np.ascontiguousarray(u[a0:a1, b0:b1]), m8[a0:a1, b0:b1]
+                for _ in range(fine if i == len(levels) - 1 else self.coarse_sweeps):
+                    cv2.copyTo(
+                        cv2.filter2D(us, -1, _CROSS, borderType=cv2.BORDER_REPLICATE), ms, us
+                    )  # Jacobi sweep
+                u[a0:a1, b0:b1] = us
             sol = u
         assert sol is not None
         out = frame.copy()
@@ -237,21 +242,22 @@ class _Completion:
             den = cv2.blur(self.valid[..., 0], (k, k))
             fill = remaining & (den > 0.05)
             if fill.any():
-                self.steps.append((k, fill, den[fill][:, None]))
+                self.steps.append((k, np.flatnonzero(fill), den[fill][:, None]))
             remaining &= ~fill
             if not remaining.any():
                 break
-        self.rest = remaining
+        self.rest = np.flatnonzero(remaining)
 
     def __call__(self, field: np.ndarray) -> np.ndarray:
         if not self.steps:
             return field
         out = field.copy()
+        flat = out.reshape(-1, field.shape[2])  # pixels addressed by flat index (cheaper than bool masks)
         weighted = field * self.valid
         for k, fill, den in self.steps:
-            out[fill] = cv2.blur(weighted, (k, k))[fill] / den
-        if self.rest.any():
-            out[self.rest] = np.median(field[~self.hole], axis=0)
+            flat[fill] = cv2.blur(weighted, (k, k)).reshape(flat.shape)[fill] / den
+        if len(self.rest):
+            flat[self.rest] = np.median(field[~self.hole], axis=0)
         return out
 
 
