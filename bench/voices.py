@@ -36,15 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.listen import octave_guard, to_sr, yin  # noqa: E402
-from tasks.audio import espeak  # noqa: E402
+from tasks.audio import casting, espeak  # noqa: E402
 from tasks.audio.casting import (  # noqa: E402
     FEMALE_VARIANTS,
     MALE_VARIANTS,
     OLD_FEMALE_VARIANTS,
     OLD_MALE_VARIANTS,
     VARIANT_F0_PITCHES,
-    cast_voices,
-    predicted_f0,
 )
 from tasks.media.files import write_text_atomic  # noqa: E402
 
@@ -167,8 +165,8 @@ def casting_check(repeats: int) -> dict:
         for language, base in (("en", "en-us"), ("zh", "cmn")):
             if label.endswith("_zh") and language == "en" or label.endswith("_en") and language == "zh":
                 continue
-            cast = cast_voices(characters, language)
-            voices = {c.name: cast[c.name] for c in characters if predicted_f0(cast[c.name]) is not None}
+            cast = casting.cast_voices(characters, language)
+            voices = {c.name: cast[c.name] for c in characters if casting.predicted_f0(cast[c.name]) is not None}
             measured: dict[str, list[float]] = {n: [] for n in voices}
             for text in SENTENCES[base]:
                 for name, v in voices.items():
@@ -177,13 +175,13 @@ def casting_check(repeats: int) -> dict:
                     measured[name].append(f0)
             pairs = []
             for a, b in combinations(voices, 2):
-                if _gender(voices[a]) != _gender(voices[b]):
+                if casting._voice_gender(voices[a]) != casting._voice_gender(voices[b]):
                     continue
                 fa, fb = np.asarray(measured[a]), np.asarray(measured[b])  # (sentences, repeats)
                 gaps = np.abs(12 * np.log2(fb[:, :, None] / fa[:, None, :])).reshape(len(fa), -1)
                 pairs.append({
                     "pair": [a, b], "voices": [voices[a].engine_voice, voices[b].engine_voice],
-                    "predicted_st": round(abs(12 * math.log2(predicted_f0(voices[b]) / predicted_f0(voices[a]))), 2),
+                    "predicted_st": round(abs(12 * math.log2(casting.predicted_f0(voices[b]) / casting.predicted_f0(voices[a]))), 2),
                     "measured_min_st": round(float(gaps.min()), 2),
                     "measured_median_st": round(float(np.median(gaps)), 2),
                     "measured_mean_f0_st": round(float(abs(12 * (np.log2(fb).mean() - np.log2(fa).mean()))), 2),
@@ -197,12 +195,6 @@ def casting_check(repeats: int) -> dict:
                 "pairs": pairs,
             }
     return results
-
-
-def _gender(voice) -> str:  # noqa: ANN001 - Voice
-    from tasks.audio.casting import _voice_gender  # noqa: PLC0415
-
-    return _voice_gender(voice)
 
 
 def main() -> None:
@@ -230,10 +222,7 @@ def main() -> None:
             write_text_atomic(TABLE_PATH, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
             import importlib  # noqa: PLC0415
 
-            import tasks.audio.casting as casting  # noqa: PLC0415
-
-            importlib.reload(casting)
-            globals()["cast_voices"], globals()["predicted_f0"] = casting.cast_voices, casting.predicted_f0
+            importlib.reload(casting)  # the casting check below uses the table just written
     report["repeatability"] = repeatability()
     report["casting"] = casting_check(args.repeats)
     report["seconds"] = round(time.perf_counter() - t0, 1)

@@ -221,27 +221,27 @@ def plot_losses(records: list[dict], path: str | Path) -> Path:
     return Path(path)
 
 
-def _warm_start(source: Path, cfg: ModelConfig, model, ema_model) -> dict:  # noqa: ANN001 - DualStreamMMDiT
-    """Load ``source``'s sampled weights into both models; what to record about it in the new checkpoint."""
+def _warm_start(source: Path, cfg: ModelConfig, model, ema_model) -> tuple[dict, dict | None]:  # noqa: ANN001
+    """Load ``source``'s sampled weights into both models (DualStreamMMDiT); what to record about it in the new
+    checkpoint, and its sampling defaults."""
+    from model_core.checkpoint import load_checkpoint
     from model_core.finetune import checkpoint_digest
 
-    src_cfg, src = read_config(source)
-    if src_cfg.model_dump(exclude={"name"}) != cfg.model_dump(exclude={"name"}):
+    loaded = load_checkpoint(source)
+    if loaded.config.model_dump(exclude={"name"}) != cfg.model_dump(exclude={"name"}):
         raise CheckpointError(
-            f"{source} holds a {src_cfg.name!r} model with a different architecture than {cfg.name!r}",
+            f"{source} holds a {loaded.config.name!r} model with a different architecture than {cfg.name!r}",
             file=source,
             hint="pass the preset that checkpoint was trained with (see its config.json)",
         )
-    weights = source / "ema.safetensors"
-    if not weights.is_file():
-        weights = source / "model.safetensors"
-    tensors = read_weights(weights)
-    load_weights_into(model, tensors, source=weights)
-    load_weights_into(ema_model, tensors, source=weights, what="EMA")
-    previous = src.get("train") if isinstance(src.get("train"), dict) else {}
+    state = loaded.model.state_dict()
+    model.load_state_dict(state)
+    ema_model.load_state_dict(state)
+    previous = loaded.meta.get("train") if isinstance(loaded.meta.get("train"), dict) else {}
     log.info("warm start from %s (trained %s steps)", source, previous.get("step", "?"))
-    return {"path": str(source), "digest": checkpoint_digest(source), "step": previous.get("step"),
+    info = {"path": str(source), "digest": checkpoint_digest(source), "step": previous.get("step"),
             "train_seconds": previous.get("train_seconds")}  # fmt: skip
+    return info, loaded.meta.get("sampling")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -327,8 +327,7 @@ def train(
 
     init_info = None
     if init_from is not None and start == 0:
-        init_info = _warm_start(Path(init_from), cfg, model, ema_model)
-        previous_sampling = read_config(Path(init_from))[1].get("sampling")  # its tuned sampling defaults
+        init_info, previous_sampling = _warm_start(Path(init_from), cfg, model, ema_model)  # and its sampler
 
     log_path = out / "loss.jsonl"
     records: list[dict] = []

@@ -279,6 +279,7 @@ def finish(
     from tasks.assembly.episode import deliver
     from tasks.assembly.qc import measure_qc
     from tasks.assembly.subtitles import write_srt, write_vtt
+    from tasks.audio.casting import similar_voices
 
     out = Path(job.out)
     cues = []
@@ -296,8 +297,6 @@ def finish(
     qc["unmatched_sfx"] = sorted({c for s in shots for c in s.unmatched_sfx})
     qc["unknown_emotions"] = sorted({v.parenthetical for v in voiced.values() if v.parenthetical and not v.emotion_known})
     qc["extended_shots"] = [sid for sid, t in timing.timed.items() if t.extended]
-    from tasks.audio.casting import similar_voices
-
     qc["similar_voices"] = similar_voices(job.casting)
     stems = soundtrack.extra["stems"]
     files = {

@@ -31,6 +31,7 @@ and out-of-range values are errors naming the file, line and field.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -298,7 +299,7 @@ def is_narrator(name: str) -> bool:
 
 # Median F0 (Hz) of each eSpeak NG variant at the pitch settings in VARIANT_F0_PITCHES, per base voice ("" is the
 # base voice with no variant): measured by ``bench/voices.py --write`` (YIN with an octave guard over five
-# sentences per language, geometric mean) into variant_f0.json beside this file. Each variant carries its own base
+# sentences per language, median) into variant_f0.json beside this file. Each variant carries its own base
 # pitch, which outweighs the 0-99 setting (``ian`` at 50 is below ``m4`` at 40), and Mandarin shifts variants by
 # different amounts, so casting works on predicted F0 per base voice, not on the setting. Other base voices use the
 # en-us table.
@@ -330,8 +331,13 @@ _PITCH_LIMITS = (3, 96)  # eSpeak's extremes sound strained: stay inside
 def _range_factor(base: str, pitch_range: int) -> float:
     """How much eSpeak's pitch_range lifts the median F0 against the table's setting (a wider range reaches
     higher above the base pitch: en-us about +1 semitone from 50 to 70, Mandarin hardly at all)."""
-    slope = _F0_DATA.get("range_st_per_unit", {}).get(base if base in _F0_TABLES else "en-us", 0.0)
-    return float(2 ** (slope * (pitch_range - _F0_DATA.get("pitch_range", 50)) / 12))
+    slope = _F0_DATA["range_st_per_unit"][base if base in _F0_TABLES else "en-us"]
+    return float(2 ** (slope * (pitch_range - _F0_DATA["pitch_range"]) / 12))
+
+
+def _table_f0(table: Sequence[float], pitch: float | Sequence[float]) -> np.ndarray:
+    """F0 (Hz) of a variant's table row at pitch setting(s) ``pitch``, interpolated in log F0, at the table's range."""
+    return np.exp(np.interp(pitch, VARIANT_F0_PITCHES, np.log(table)))
 
 
 def predicted_f0(voice: Voice) -> float | None:
@@ -340,8 +346,7 @@ def predicted_f0(voice: Voice) -> float | None:
     table = _f0_table(voice.base).get(voice.variant)
     if table is None:
         return None
-    at_table_range = float(np.exp(np.interp(voice.pitch, VARIANT_F0_PITCHES, np.log(table))))
-    return at_table_range * _range_factor(voice.base, voice.pitch_range)
+    return float(_table_f0(table, voice.pitch)) * _range_factor(voice.base, voice.pitch_range)
 
 
 def _pitch_for(base: str, variant: str, f0: float) -> int | None:
@@ -373,12 +378,13 @@ def _pool(gender: str | None, age: int | None, h: int) -> tuple[str, tuple[str, 
     return gender, FEMALE_VARIANTS if gender == "female" else MALE_VARIANTS
 
 
+@functools.cache
 def _reach(gender: str, base: str) -> tuple[float, float]:
     """The lowest and highest predicted F0 (Hz, at the table's pitch_range) the gender's variants reach inside the
     usable pitch settings."""
     table = _f0_table(base)
     variants = (*FEMALE_VARIANTS, *OLD_FEMALE_VARIANTS) if gender == "female" else (*MALE_VARIANTS, *OLD_MALE_VARIANTS)
-    at = [np.exp(np.interp(_PITCH_LIMITS, VARIANT_F0_PITCHES, np.log(table[v]))) for v in variants if v in table]
+    at = [_table_f0(table[v], _PITCH_LIMITS) for v in variants if v in table]
     return float(min(a[0] for a in at)), float(max(a[1] for a in at))
 
 
@@ -396,13 +402,11 @@ def _target_f0(gender: str, age: int | None, h: int, taken: Sequence[float], bas
     lo, hi = max(lo, reach_lo), max(min(hi, reach_hi), max(lo, reach_lo))
     wanted = np.log2(lo) + ((h >> 16) % 1000) / 999 * (np.log2(hi) - np.log2(lo))
 
-    gap = MIN_GAP_ST
-
     def free(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gaps = np.array([min((abs(12 * (g - np.log2(t))) for t in taken), default=np.inf) for g in grid])
-        return grid[gaps >= gap], gaps
+        return grid[gaps >= MIN_GAP_ST], gaps
 
-    slots = np.arange(np.log2(lo), np.log2(hi) + 1e-9, gap / 12)
+    slots = np.arange(np.log2(lo), np.log2(hi) + 1e-9, MIN_GAP_ST / 12)
     whole = max(_F0_RANGE[gender][0], floor, reach_lo), min(max(_F0_RANGE[gender][1], hi), reach_hi)
     for grid in (slots, *(np.arange(np.log2(a), np.log2(b) + 1e-9, 1 / 48) for a, b in ((lo, hi), whole))):
         ok, gaps = free(grid)
