@@ -58,11 +58,19 @@ class Inpainter(Protocol):
     def fill(self, frame: np.ndarray, hole: np.ndarray) -> np.ndarray: ...
 
 
+def _tight(hole: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(y0, y1, x0, x1)`` of the hole's pixels, or None when there are none."""
+    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
+    if not len(rows):
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
 def _hole_box(hole: np.ndarray, pad: int) -> tuple[int, int, int, int]:
     """``(y0, y1, x0, x1)``: the bounding box of a non-empty hole, grown by ``pad`` and clipped to the frame."""
-    ys, xs = np.nonzero(hole)
+    y0, y1, x0, x1 = _tight(hole)
     h, w = hole.shape
-    return max(0, ys.min() - pad), min(h, ys.max() + pad + 1), max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+    return max(0, y0 - pad), min(h, y1 + pad), max(0, x0 - pad), min(w, x1 + pad)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +137,8 @@ class HarmonicInpainter:
                 u[lm] = u[~lm].mean(axis=0) if (~lm).any() else 128.0
             else:
                 cv2.copyTo(cv2.resize(sol, (lm.shape[1], lm.shape[0]), interpolation=cv2.INTER_LINEAR), m8, u)
-            t = _tight(lm)
-            if t is not None:  # sweep only the hole's box and its 1 px border: nothing else changes or is read
-                a0, a1, b0, b1 = max(0, t[0] - 1), t[1] + 1, max(0, t[2] - 1), t[3] + 1
+            if lm.any():  # sweep only the hole's box and its 1 px border: nothing else changes or is read
+                a0, a1, b0, b1 = _hole_box(lm, 1)
                 us, ms = np.ascontiguousarray(u[a0:a1, b0:b1]), m8[a0:a1, b0:b1]
                 for _ in range(fine if i == len(levels) - 1 else self.coarse_sweeps):
                     cv2.copyTo(
@@ -170,14 +177,6 @@ class _Inversion:
 def invert_blend(frame: np.ndarray, mark: MarkEstimate) -> np.ndarray:
     """Undo ``I = α·W + (1−α)·B`` on the see-through pixels of ``mark``."""
     return _Inversion(mark)(frame)
-
-
-def _tight(hole: np.ndarray) -> tuple[int, int, int, int] | None:
-    """``(y0, y1, x0, x1)`` of the hole's pixels, or None when there are none."""
-    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
-    if not len(rows):
-        return None
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def regions(hole: np.ndarray, margin: int) -> tuple[Box, ...]:
