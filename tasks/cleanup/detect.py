@@ -20,6 +20,7 @@ stabilised by a vote inside each cue so the mask does not flicker.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,37 +103,35 @@ def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
 # ---------------------------------------------------------------------------------------------- static marks
 
 
-def _gray(frame: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
-
-
 class _Persistence:
-    """Running mean of signed colour gradients (per channel), mean magnitude and per-pixel temporal variance.
+    """Running sums of signed colour gradients (per channel), their magnitude, and luma and its square.
 
     Colour channels are kept apart so a mark that differs from the picture in hue but not in brightness
-    (a red logo over magenta) still shows persistent edges.
+    (a red logo over magenta) still shows persistent edges. The sums are OpenCV accumulations in place (no
+    temporaries: a 720p frame costs ~15 ms instead of ~45); luma is summed in float64 so the temporal variance
+    ``E[y²] − E[y]²`` keeps its sensor-noise digits.
     """
 
     def __init__(self, shape: tuple[int, int]) -> None:
+        self.shape = shape
         self.n = 0
         self.gx = np.zeros(shape + (3,), np.float32)
         self.gy = np.zeros(shape + (3,), np.float32)
         self.mag = np.zeros(shape + (3,), np.float32)
-        self.mean = np.zeros(shape, np.float32)
-        self.m2 = np.zeros(shape, np.float32)
+        self.luma = np.zeros(shape, np.float64)
+        self.luma2 = np.zeros(shape, np.float64)
 
     def add(self, frame: np.ndarray) -> None:
-        f = frame.astype(np.float32)
-        gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3) / 4
-        gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3) / 4
+        h, w = self.shape
+        gx = cv2.Sobel(frame, cv2.CV_32F, 1, 0, ksize=3, scale=0.25)  # (H, W, 3)
+        gy = cv2.Sobel(frame, cv2.CV_32F, 0, 1, ksize=3, scale=0.25)
         self.n += 1
-        self.gx += gx
-        self.gy += gy
-        self.mag += np.sqrt(gx * gx + gy * gy)
-        gray = _gray(frame)
-        delta = gray - self.mean
-        self.mean += delta / self.n
-        self.m2 += delta * (gray - self.mean)
+        cv2.accumulate(gx, self.gx)
+        cv2.accumulate(gy, self.gy)
+        cv2.accumulate(cv2.magnitude(gx.reshape(h, -1), gy.reshape(h, -1)).reshape(h, w, 3), self.mag)
+        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        cv2.accumulate(gray, self.luma)
+        cv2.accumulateSquare(gray, self.luma2)
 
     def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(coherent gradient, mean gradient magnitude) of the most coherent channel, and temporal std."""
@@ -141,7 +140,8 @@ class _Persistence:
         best = np.argmax(coherent, axis=2)[..., None]
         c = np.take_along_axis(coherent, best, axis=2)[..., 0]
         m = np.take_along_axis(self.mag / n, best, axis=2)[..., 0]
-        return c, m, np.sqrt(self.m2 / max(self.n - 1, 1))
+        var = np.maximum(self.luma2 - self.luma * self.luma / n, 0.0) / max(self.n - 1, 1)
+        return c, m, np.sqrt(var).astype(np.float32)
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -304,7 +304,7 @@ def _persistent_regions(
     stats: _Persistence, min_area: int, max_area: float = 0.2, strength: float = 14.0, coherence: float = 0.85
 ) -> tuple[np.ndarray, float, list]:
     """Mask of marks from persistence statistics; components must sit in a changing picture."""
-    h, w = stats.mean.shape
+    h, w = stats.shape
     keep = np.zeros((h, w), bool)
     confs: list[float] = []
     boxes: list[tuple[int, int, int, int]] = []
@@ -336,8 +336,7 @@ def detect_static_marks(
     """Full-frame bool mask of static overlays persistent over ``frames`` (default: the whole clip)."""
     src = src or open_source(path)
     first, last = frames or (0, src.frames - 1)
-    span = max(1, last - first + 1)
-    step = max(1, span // max_samples)
+    step = max(1, (last - first + 1) // max_samples)
     stats = _Persistence((src.height, src.width))
     for i, frame in iter_frames(src.path, step=step):
         if i < first:
@@ -345,10 +344,14 @@ def detect_static_marks(
         if i > last:
             break
         stats.add(frame)
+    return _static_mask(stats)
+
+
+def _static_mask(stats: _Persistence) -> np.ndarray:
+    h, w = stats.shape
     if stats.n < 8:
-        return np.zeros((src.height, src.width), bool)
-    mask, _, _ = _persistent_regions(stats, min_area=max(24, src.height * src.width // 20000))
-    return mask
+        return np.zeros((h, w), bool)
+    return _persistent_regions(stats, min_area=max(24, h * w // 20000))[0]
 
 
 class _Poisson:
@@ -445,6 +448,7 @@ def _shared_slope(inside: np.ndarray, outside: np.ndarray) -> float:
 def estimate_blend(
     path: str | Path, mask: np.ndarray, *, src: SourceVideo | None = None, max_samples: int = 120,
     max_alpha: float = 0.72, confidence: float = 1.0, grow: int = 1, anchor: float = 0.1,
+    frames: Sequence[np.ndarray] | None = None,
 ) -> MarkEstimate:  # fmt: skip
     """Estimate ``α·W`` and ``1−α`` inside ``mask`` from many frames.
 
@@ -469,24 +473,70 @@ def estimate_blend(
     than the mark (bench carphone opaque badge: +1 dB PSNR after removal; IoU with alpha > 0 0.93 → 0.80).
     Bench tears_of_steel see-through badge (α 0.45) given its true mask: α 0.42 → 0.45, α·W ~8 → ~2 levels
     low; PSNR after removal 27.1 → 33.3 dB (31.3 with its detected mask; bench/results/cleanup.json).
+
+    Marks far apart (a logo in each top corner) are estimated in their own crops. ``frames`` are sampled full
+    frames the caller already holds (:func:`detect`'s single decode); without them every
+    ``frames // max_samples``-th frame is decoded.
     """
     src = src or open_source(path)
     h, w = mask.shape
     if not mask.any():
         z = np.zeros((h, w, 3), np.float32)
         return MarkEstimate(mask, z + 1, z, mask.copy(), 0.0, ())
-    x, y, bw, bh = _box(mask)
-    pad = 6
-    x0, y0, x1, y1 = max(0, x - pad), max(0, y - pad), min(w, x + bw + pad), min(h, y + bh + pad)
-    m = mask[y0:y1, x0:x1].copy()
-    if grow > 0:
-        m = cv2.dilate(m.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
-    ch, cw = m.shape
-    step = max(1, src.frames // max_samples)
-    crops = [
-        np.ascontiguousarray(f[y0:y1, x0:x1]).astype(np.float32) for _, f in iter_frames(src.path, step=step)
+    crops = _mark_crops(mask, pad=6)
+    if frames is None:
+        step = max(1, src.frames // max_samples)
+        frames = [f for _, f in iter_frames(src.path, step=step)]
+    full_slope = np.ones((h, w, 3), np.float32)
+    full_offset = np.zeros((h, w, 3), np.float32)
+    full_opaque = np.zeros((h, w), bool)
+    full_mask = np.zeros((h, w), bool)
+    for x0, y0, x1, y1 in crops:
+        m = mask[y0:y1, x0:x1].copy()
+        if grow > 0:
+            m = cv2.dilate(m.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
+        stack = np.stack([f[y0:y1, x0:x1] for f in frames]).astype(np.float32)  # (T, h, w, 3): the crop only
+        slope, offset, opaque = _blend_in_crop(stack, m, grow=grow, anchor=anchor, max_alpha=max_alpha)
+        full_slope[y0:y1, x0:x1] = np.where(m[..., None], slope, 1.0)
+        full_offset[y0:y1, x0:x1] = np.where(m[..., None], offset, 0.0)
+        full_opaque[y0:y1, x0:x1] = opaque
+        full_mask[y0:y1, x0:x1] = m
+    n, _, cc, _ = cv2.connectedComponentsWithStats(full_mask.astype(np.uint8))
+    boxes = tuple(tuple(int(v) for v in cc[i][:4]) for i in range(1, n))
+    return MarkEstimate(full_mask, full_slope, full_offset, full_opaque, confidence, boxes)  # type: ignore[arg-type]
+
+
+def _mark_crops(mask: np.ndarray, pad: int) -> list[tuple[int, int, int, int]]:
+    """``(x0, y0, x1, y1)`` crops covering ``mask``'s pieces ``pad`` px round; pieces whose crops meet share
+    one."""
+    h, w = mask.shape
+    n, _, cc, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    boxes = [
+        [max(0, x - pad), max(0, y - pad), min(w, x + bw + pad), min(h, y + bh + pad)]
+        for x, y, bw, bh, _ in cc[1:n]
     ]
-    stack = np.stack(crops)  # (T, h, w, 3) — only the mark's neighbourhood is held
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return [tuple(b) for b in boxes]  # type: ignore[misc]
+
+
+def _blend_in_crop(
+    stack: np.ndarray, m: np.ndarray, *, grow: int, anchor: float, max_alpha: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(1−α, α·W, opaque)`` inside ``m`` from a crop's frames ``stack`` (T, h, w, 3) float32 (see
+    :func:`estimate_blend`)."""
+    ch, cw = m.shape
     gx = np.median(np.diff(stack, axis=2), axis=0)  # (h, w-1, 3)
     gy = np.median(np.diff(stack, axis=1), axis=0)  # (h-1, w, 3)
     gx = np.pad(gx, ((0, 0), (0, 1), (0, 0)))
@@ -544,17 +594,7 @@ def estimate_blend(
     ring_std = float(np.median(std_t[~m])) if (~m).any() else 0.0
     frozen = std_t.max(axis=2) < 0.12 * ring_std
     opaque = ((slope < 1.0 - max_alpha).any(axis=2) | frozen) & m
-    full_slope = np.ones((h, w, 3), np.float32)
-    full_offset = np.zeros((h, w, 3), np.float32)
-    full_slope[y0:y1, x0:x1] = np.where(m[..., None], slope, 1.0)
-    full_offset[y0:y1, x0:x1] = np.where(m[..., None], offset, 0.0)
-    full_opaque = np.zeros((h, w), bool)
-    full_opaque[y0:y1, x0:x1] = opaque
-    full_mask = np.zeros((h, w), bool)
-    full_mask[y0:y1, x0:x1] = m
-    n, _, cc, _ = cv2.connectedComponentsWithStats(full_mask.astype(np.uint8))
-    boxes = tuple(tuple(int(v) for v in cc[i][:4]) for i in range(1, n))
-    return MarkEstimate(full_mask, full_slope, full_offset, full_opaque, confidence, boxes)  # type: ignore[arg-type]
+    return slope, offset, opaque
 
 
 def detect_moving_marks(
@@ -702,20 +742,37 @@ def detect_subtitles(
 
     ``whole_band`` removes each line's whole bounding band instead of the strokes and their outline.
     """
+    scan = _SubtitleScan(src, band=band)
+    for _, frame in iter_frames(src.path):
+        scan.add(frame)
+    return _subtitle_track(scan, min_cue_seconds=min_cue_seconds, whole_band=whole_band)
+
+
+class _SubtitleScan:
+    """Per-frame text-stroke candidates (packed, at most ~960 px on the long side), fed one frame at a time;
+    :func:`_subtitle_track` turns them into cues and stable per-frame masks."""
+
+    def __init__(self, src: SourceVideo, *, band: tuple[float, float]) -> None:
+        self.src, self.band = src, band
+        self.small = max(1, int(np.ceil(max(src.height, src.width) / 960)))
+        self.hs, self.ws = src.height // self.small, src.width // self.small
+        self.raw: list[np.ndarray] = []
+        self.confs: list[float] = []
+
+    def add(self, frame: np.ndarray) -> None:
+        f = cv2.resize(frame, (self.ws, self.hs), interpolation=cv2.INTER_AREA) if self.small > 1 else frame
+        m, c = subtitle_candidates(f, band=self.band)
+        self.raw.append(np.packbits(m))
+        self.confs.append(c)
+
+
+def _subtitle_track(scan: _SubtitleScan, *, min_cue_seconds: float, whole_band: bool) -> SubtitleTrack:
+    src, raw, confs, small, hs, ws = scan.src, scan.raw, scan.confs, scan.small, scan.hs, scan.ws
     h, w = src.height, src.width
-    small = max(1, int(np.ceil(max(h, w) / 960)))  # analyse at most ~960 px on the long side
-    hs, ws = h // small, w // small
     # reach of the removal mask beyond the bright strokes: the dark outline (≥ 2 px at this scale) and one
     # pixel of anti-aliasing and compression ringing round it (bench clips: IoU 0.91 → 0.92 Latin, 0.87 → 0.93
     # CJK on carphone; one more pixel loses again)
     outline = max(2, int(round(hs / 150))) + 1
-    raw: list[np.ndarray] = []
-    confs: list[float] = []
-    for _, frame in iter_frames(src.path):
-        f = cv2.resize(frame, (ws, hs), interpolation=cv2.INTER_AREA) if small > 1 else frame
-        m, c = subtitle_candidates(f, band=band)
-        raw.append(np.packbits(m))
-        confs.append(c)
     count = len(raw)
 
     def unpack(i: int) -> np.ndarray:
@@ -798,46 +855,70 @@ def detect_subtitles(
 # --------------------------------------------------------------------------------------------------- overall
 
 
+# frames of the clip :func:`detect` holds for the blend estimate instead of decoding the clip again
+KEEP_BYTES = 768 << 20
+
+
 def detect(
     path: str | Path, *, watermark: str | np.ndarray | None = "auto", subtitles: str | None = "auto",
     moving: bool = False, band: tuple[float, float] | None = None,
 ) -> Detection:  # fmt: skip
-    """Everything to remove from ``path``.
+    """Everything to remove from ``path``, in one decode of the clip (plus one more for ``moving``).
 
     ``watermark`` is ``"auto"`` (detect), ``None``/``"none"`` (skip) or a user mask (bool array, full frame);
     ``subtitles`` is ``"auto"`` (text strokes), ``"band"`` (whole line bands) or ``None``/``"none"``; ``band``
     is the vertical range searched for subtitles (fractions of the height): by default the lower 55 % of a
     landscape frame, and everything below the top 10 % of a portrait one (social captions sit mid-frame).
+    Every frame feeds the subtitle scan, every ``frames // 90``-th the persistence statistics, and every
+    ``frames // 120``-th (fewer where they would pass :data:`KEEP_BYTES`) is held for the blend estimate.
     """
     src = open_source(path)
     if band is None:
         band = (0.1, 1.0) if src.height > src.width else (0.45, 1.0)
-    static = None
-    moving_marks: tuple = ()
+    user_mask = None
     if isinstance(watermark, np.ndarray):
         if watermark.shape != (src.height, src.width):
             raise CleanupError(
                 f"the watermark mask is {watermark.shape[1]}x{watermark.shape[0]} but the video is {src.width}x{src.height}",
                 file=path, field="watermark", hint="pass a mask PNG of the video's size, or X,Y,W,H inside the frame",
             )  # fmt: skip
-        static = estimate_blend(path, watermark.astype(bool), src=src)
-    elif watermark == "auto":
-        mask = detect_static_marks(path, src=src)
-        if mask.any():
-            static = estimate_blend(path, mask, src=src)
-        if moving:
-            moving_marks = detect_moving_marks(src, mask)
-    elif watermark not in (None, "none"):
+        user_mask = watermark.astype(bool)
+    elif watermark not in ("auto", None, "none"):
         raise CleanupError(
             f"unknown watermark mode {watermark!r}",
             field="watermark",
             hint="use auto, none, X,Y,W,H or a mask PNG",
         )
-    track = None
-    if subtitles in ("auto", "band"):
-        track = detect_subtitles(src, band=band, whole_band=subtitles == "band")
-    elif subtitles not in (None, "none"):
+    if subtitles not in ("auto", "band", None, "none"):
         raise CleanupError(
             f"unknown subtitles mode {subtitles!r}", field="subtitles", hint="use auto, band or none"
         )
+    find_marks = isinstance(watermark, str) and watermark == "auto"
+    stats = _Persistence((src.height, src.width)) if find_marks else None
+    scan = _SubtitleScan(src, band=band) if subtitles in ("auto", "band") else None
+    held: list[np.ndarray] | None = [] if (find_marks or user_mask is not None) else None
+    stats_step = max(1, src.frames // 90)
+    held_step = max(1, src.frames // 120, -(-src.frames * src.height * src.width * 3 // KEEP_BYTES))
+    step = 1 if scan is not None else np.gcd(stats_step, held_step) if stats is not None else held_step
+    if stats is not None or scan is not None or held is not None:
+        for i, frame in iter_frames(src.path, step=int(step)):
+            if scan is not None:
+                scan.add(frame)
+            if stats is not None and i % stats_step == 0:
+                stats.add(frame)
+            if held is not None and i % held_step == 0:
+                held.append(frame)
+    static = None
+    moving_marks: tuple = ()
+    if user_mask is not None:
+        static = estimate_blend(path, user_mask, src=src, frames=held)
+    elif stats is not None:
+        mask = _static_mask(stats)
+        if mask.any():
+            static = estimate_blend(path, mask, src=src, frames=held)
+        if moving:
+            moving_marks = detect_moving_marks(src, mask)
+    track = None
+    if scan is not None:
+        track = _subtitle_track(scan, min_cue_seconds=0.4, whole_band=subtitles == "band")
     return Detection(static, moving_marks, track)
