@@ -131,7 +131,7 @@ def eval_cmd(
     ),
     cfg_picture: float | None = typer.Option(None, "--cfg-picture", min=0.0, help="picture guidance in the audio pass"),
     ema: bool = typer.Option(True, "--ema/--raw"),
-    samples: Path | None = typer.Option(None, "--samples", help="also write the first samples as MP4s here"),
+    samples: Path | None = typer.Option(None, "--samples", help="also write the first six samples here: MP4s and samples.png, each beside the world's clip"),
     as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
     record: bool = typer.Option(False, "--record", help="write the report to CKPT/metrics.json"),
 ) -> None:

@@ -344,7 +344,8 @@ def evaluate(ckpt: str | Path | None = None, *, n_prompts: int = 48, seed: int =
     """Generate ``n_prompts`` held-out toy prompts with the sampler and score them (see the module docstring).
 
     ``ckpt`` is a checkpoint directory (default: the shipped ``model_core/checkpoints/tiny``). With ``out_dir``,
-    the first few samples are written there as MP4s for viewing/listening.
+    the first six samples are written there as MP4s for viewing/listening, with ``samples.png``, a contact sheet
+    of each beside the world's own clip of its prompt (:func:`model_core.sheet.contact_sheet`).
     """
     import time
 
@@ -377,11 +378,15 @@ def evaluate(ckpt: str | Path | None = None, *, n_prompts: int = 48, seed: int =
         "sampling_seconds": round(seconds, 1),
     }
     if out_dir is not None:
+        from model_core.sheet import contact_sheet
         from model_core.toyworld import write_mp4
 
         out = Path(out_dir)
-        for i in range(min(6, n_prompts)):
+        shown = range(min(6, n_prompts))
+        for i in shown:
             name = f"{i:02d}_{truth[i].caption.replace(' ', '_')}.mp4"
             write_mp4(out / name, videos[i], audios[i], fps=space.fps, sample_rate=space.sample_rate)
+        contact_sheet(out / "samples.png", [truth[i].caption for i in shown],
+                      [(truth[i].video, truth[i].audio) for i in shown], [(videos[i], audios[i]) for i in shown])
         report["samples_dir"] = str(out)
     return report

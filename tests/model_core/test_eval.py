@@ -102,3 +102,8 @@ def test_evaluate_runs_end_to_end_on_an_untrained_checkpoint(tmp_path) -> None:
     assert truth["colour_adherence"] == 1.0  # the detectors work on the real clips of the same prompts
     assert gen["colour_adherence"] < 1.0  # an untrained model does not draw the asked-for balls
     assert len(list((tmp_path / "samples").glob("*.mp4"))) == 2
+    from PIL import Image
+
+    sheet = Image.open(tmp_path / "samples" / "samples.png")
+    # 2 prompts x (caption 14 + two films of 2x32 px + 4 + two envelopes of 18); 16 frames x (64 + 8 px)
+    assert sheet.size == (16 * 72, 2 * (14 + 2 * 68 + 2 * 18))
