@@ -375,6 +375,10 @@ def test_carphone_static_camera_clean_clip_and_opaque_badge(tmp_path):
     found = detect_static_marks(src)
     assert _iou(found, opaque.mask) >= 0.85, _iou(found, opaque.mask)  # measured 0.93; was 0 (not found)
     assert _outside(found, opaque.mask) < 0.005
+    # over this static shot the grown margin's α estimates ~0.06 with α·W carrying the picture's own edges:
+    # it is filled with the badge, not inverted (the bench's removal: 27.5 → 31.3 dB)
+    est = estimate_blend(src, found)
+    assert est.opaque[est.mask].mean() >= 0.95, est.opaque[est.mask].mean()
 
 
 @pytest.fixture(scope="module")
@@ -417,11 +421,14 @@ def _inverted_psnr(path: Path, clean: list[np.ndarray], est, region: np.ndarray)
 
 @pytest.mark.slow
 def test_the_fractal_badge_is_removed_by_inversion(fractal_badge):
-    """The badge above removed by inverting its estimated blend: measured 24.7 dB inside it (24.3 with α per
-    channel); the 35 dB target is not reached here (the estimate's α is 0.35, see the test above)."""
+    """The badge above removed by inverting its estimated blend: measured 24.9 dB on the pixels inverted (24.7
+    over the whole badge before its faint rim went to the fill, 24.3 with α per channel); the 35 dB target is
+    not reached here (the estimate's α is 0.35, see the test above)."""
     layer = fractal_badge["layer"]
     est = estimate_blend(fractal_badge["src"], layer.mask, grow=0)
-    assert _inverted_psnr(fractal_badge["src"], fractal_badge["clean"], est, layer.mask) >= 24.2
+    inverted = layer.mask & ~est.opaque
+    assert inverted.sum() >= 0.9 * layer.mask.sum()  # measured 0.95: the rim with α < 0.15 is filled instead
+    assert _inverted_psnr(fractal_badge["src"], fractal_badge["clean"], est, inverted) >= 24.4
 
 
 @pytest.mark.slow
@@ -446,8 +453,10 @@ def test_one_alpha_for_all_channels_when_two_never_vary(tmp_path):
     assert np.abs(alpha - 0.45).max() <= 0.02, alpha  # measured 0.450 (per channel it was 0.31 / 0.44 / 0.31)
     # measured 115.2 / 112.2 / 114.5 for 114.75 (it was 112.8 / 108.5 / 102.4)
     assert np.abs(colour - 0.45 * 255).max() <= 3.0, colour
-    psnr = _inverted_psnr(src, clean, est, layer.mask)
-    assert psnr >= 29.5, psnr  # measured 30.1 dB inside the badge
+    inverted = layer.mask & ~est.opaque
+    assert inverted.sum() >= 0.95 * layer.mask.sum()  # measured 0.989: the faint rim (α < 0.15) is filled
+    psnr = _inverted_psnr(src, clean, est, inverted)
+    assert psnr >= 29.5, psnr  # measured 30.2 dB on the inverted pixels (30.1 over the whole badge before)
 
 
 @pytest.mark.slow
