@@ -20,7 +20,9 @@ stabilised by a vote inside each cue so the mask does not flicker.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -908,13 +910,21 @@ def detect(
     held_step = max(1, src.frames // 120, -(-src.frames * src.height * src.width * 3 // KEEP_BYTES))
     step = 1 if scan is not None else np.gcd(stats_step, held_step) if stats is not None else held_step
     if stats is not None or scan is not None or held is not None:
-        for i, frame in iter_frames(src.path, step=int(step)):
-            if scan is not None:
-                scan.add(frame)
-            if stats is not None and i % stats_step == 0:
-                stats.add(frame)
-            if held is not None and i % held_step == 0:
-                held.append(frame)
+        # the subtitle scan runs in a second thread, frames in order (OpenCV and NumPy release the GIL): both
+        # cores work while the persistence sums take the main one
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="subtitle-scan") as pool:
+            pending: deque[Future] = deque()
+            for i, frame in iter_frames(src.path, step=int(step)):
+                if scan is not None:
+                    pending.append(pool.submit(scan.add, frame))
+                    while len(pending) > 8:
+                        pending.popleft().result()
+                if stats is not None and i % stats_step == 0:
+                    stats.add(frame)
+                if held is not None and i % held_step == 0:
+                    held.append(frame)
+            for job in pending:
+                job.result()
     static = None
     moving_marks: tuple = ()
     if user_mask is not None:
