@@ -20,6 +20,7 @@ stabilised by a vote inside each cue so the mask does not flicker.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -514,23 +515,28 @@ def _mark_crops(mask: np.ndarray, pad: int) -> list[tuple[int, int, int, int]]:
     h, w = mask.shape
     n, _, cc, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     boxes = [
-        [max(0, x - pad), max(0, y - pad), min(w, x + bw + pad), min(h, y + bh + pad)]
+        [max(0, y - pad), min(h, y + bh + pad), max(0, x - pad), min(w, x + bw + pad)]
         for x, y, bw, bh, _ in cc[1:n]
     ]
+    return [(int(x0), int(y0), int(x1), int(y1)) for y0, y1, x0, x1 in merge_overlapping(boxes)]
+
+
+def merge_overlapping(boxes: list[list[int]]) -> list[list[int]]:
+    """``[y0, y1, x0, x1]`` boxes (half-open), those that overlap merged into one (in place) until none do."""
     merged = True
     while merged:
         merged = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                a, b = boxes[i], boxes[j]
-                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
-                    boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
-                    del boxes[j]
+        for a in range(len(boxes)):
+            for b in range(a + 1, len(boxes)):
+                p, q = boxes[a], boxes[b]
+                if p[0] < q[1] and q[0] < p[1] and p[2] < q[3] and q[2] < p[3]:
+                    boxes[a] = [min(p[0], q[0]), max(p[1], q[1]), min(p[2], q[2]), max(p[3], q[3])]
+                    del boxes[b]
                     merged = True
                     break
             if merged:
                 break
-    return [tuple(b) for b in boxes]  # type: ignore[misc]
+    return boxes
 
 
 def _blend_in_crop(
@@ -595,11 +601,11 @@ def _blend_in_crop(
     # (a loose user box around an opaque logo has a border band that is mostly background).
     ring_std = float(np.median(std_t[~m])) if (~m).any() else 0.0
     frozen = std_t.max(axis=2) < 0.12 * ring_std
-    # A pixel whose α is under 0.15 and under half its piece's is the grown margin or the faint anti-aliased rim
-    # of a stronger mark: inverting it mostly adds α·W's error (over a static picture the median gradient carries
-    # the background's own edges into α·W). Filled instead (bench, detected marks: carphone opaque logo 27.5 →
-    # 31.3 dB, tears_of_steel opaque 23.0 → 23.8, see-through 31.3 → 31.5); a faint mark's own pixels (α 0.2
-    # given its true mask: 34.6 dB inverted, 17.0 filled) stay inverted.
+    # A pixel whose α is under 0.15 and under half its piece's is the grown margin or the faint anti-aliased
+    # rim of a stronger mark: inverting it mostly adds α·W's error (over a static picture the median gradient
+    # carries the background's own edges into α·W). Filled instead (bench, detected marks: carphone opaque
+    # logo 27.5 → 31.3 dB, tears_of_steel opaque 23.0 → 23.8, see-through 31.3 → 31.5); a faint mark's pixels
+    # (α 0.2 given its true mask: 34.6 dB inverted, 17.0 filled) stay inverted.
     alpha = 1.0 - slope.min(axis=2)
     faint = fitted & (alpha < np.minimum(0.15, 0.5 * (1.0 - piece_slope)))
     opaque = ((slope < 1.0 - max_alpha).any(axis=2) | frozen | faint) & m
@@ -740,11 +746,14 @@ def subtitle_candidates(
     return full, conf
 
 
+MIN_CUE_SECONDS = 0.4  # a shorter run of frames is no cue of its own (only a sliver of the one before)
+
+
 def detect_subtitles(
     src: SourceVideo,
     *,
     band: tuple[float, float] = (0.45, 1.0),
-    min_cue_seconds: float = 0.4,
+    min_cue_seconds: float = MIN_CUE_SECONDS,
     whole_band: bool = False,
 ) -> SubtitleTrack:
     """Per-frame subtitle masks, segmented at cue changes and voted inside each cue (no flicker).
@@ -908,13 +917,13 @@ def detect(
     held: list[np.ndarray] | None = [] if (find_marks or user_mask is not None) else None
     stats_step = max(1, src.frames // 90)
     held_step = max(1, src.frames // 120, -(-src.frames * src.height * src.width * 3 // KEEP_BYTES))
-    step = 1 if scan is not None else np.gcd(stats_step, held_step) if stats is not None else held_step
-    if stats is not None or scan is not None or held is not None:
+    step = 1 if scan is not None else math.gcd(stats_step, held_step) if stats is not None else held_step
+    if scan is not None or held is not None:  # (held is there whenever stats are)
         # the subtitle scan runs in a second thread, frames in order (OpenCV and NumPy release the GIL): both
         # cores work while the persistence sums take the main one
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="subtitle-scan") as pool:
             pending: deque[Future] = deque()
-            for i, frame in iter_frames(src.path, step=int(step)):
+            for i, frame in iter_frames(src.path, step=step):
                 if scan is not None:
                     pending.append(pool.submit(scan.add, frame))
                     while len(pending) > 8:
@@ -937,5 +946,5 @@ def detect(
             moving_marks = detect_moving_marks(src, mask)
     track = None
     if scan is not None:
-        track = _subtitle_track(scan, min_cue_seconds=0.4, whole_band=subtitles == "band")
+        track = _subtitle_track(scan, min_cue_seconds=MIN_CUE_SECONDS, whole_band=subtitles == "band")
     return Detection(static, moving_marks, track)

@@ -33,7 +33,7 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from tasks.cleanup.detect import MarkEstimate
+from tasks.cleanup.detect import MarkEstimate, merge_overlapping
 
 Box = tuple[int, int, int, int]  # (y0, y1, x0, x1), half-open, full-frame coordinates
 
@@ -203,20 +203,8 @@ def regions(hole: np.ndarray, margin: int) -> tuple[Box, ...]:
     for b in boxes:
         b[0], b[2] = b[0] // snap * snap, b[2] // snap * snap
         b[1], b[3] = min(h, -(-b[1] // snap) * snap), min(w, -(-b[3] // snap) * snap)
-    merged = True
-    while merged:  # padded boxes that overlap become one
-        merged = False
-        for a in range(len(boxes)):
-            for b in range(a + 1, len(boxes)):
-                p, q = boxes[a], boxes[b]
-                if p[0] < q[1] and q[0] < p[1] and p[2] < q[3] and q[2] < p[3]:
-                    boxes[a] = [min(p[0], q[0]), max(p[1], q[1]), min(p[2], q[2]), max(p[3], q[3])]
-                    del boxes[b]
-                    merged = True
-                    break
-            if merged:
-                break
-    return tuple(sorted(tuple(int(v) for v in b) for b in boxes))  # type: ignore[misc]
+    # padded boxes that overlap become one
+    return tuple(sorted(tuple(int(v) for v in b) for b in merge_overlapping(boxes)))  # type: ignore[misc]
 
 
 class _Completion:
