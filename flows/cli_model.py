@@ -59,6 +59,9 @@ def train_cmd(
     picture_given: float = typer.Option(
         0.2, "--picture-given", min=0.0, max=0.99, help="fraction of clips trained video-to-audio (picture given)"
     ),
+    onset_weight: float = typer.Option(
+        0.0, "--onset-weight", min=0.0, help="extra weight on the audio error around impact onsets (0 = plain mean)"
+    ),
     init_from: Path | None = typer.Option(
         None, "--init-from", help="warm-start from this checkpoint's weights (new optimizer and schedule)"
     ),
@@ -71,7 +74,7 @@ def train_cmd(
     _logging()
     result = train(preset, steps, out, resume=resume, batch_size=batch_size, lr=lr, ema=ema, grad_clip=grad_clip,
                    seed=seed, max_minutes=max_minutes, threads=threads, picture_given=picture_given,
-                   init_from=init_from)  # fmt: skip
+                   onset_weight=onset_weight, init_from=init_from)  # fmt: skip
     summary = {"out": str(result.out_dir), "step": result.step, "started_at": result.start_step,
                "train_seconds": round(result.seconds, 1), "last_loss": result.last_loss,
                "stopped_early": result.stopped_early}  # fmt: skip

@@ -76,12 +76,14 @@ def rectified_flow_loss(
     audio_weight: float = 1.0,
     text_dropout: float = 0.0,
     audio_cond_dropout: float = 0.0,
+    audio_step_weight: Tensor | None = None,
     vsa_sparsity: float | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """One rectified-flow loss on clean latents video (B, Cv, F, H, W) and audio (B, Ca, N).
 
     ``text_dropout`` / ``audio_cond_dropout`` replace the prompt with the empty prompt / drop the audio
     condition for that fraction of samples, which is what makes the sampler's two guidance scales meaningful.
+    ``audio_step_weight`` (B, N) weighs the audio error per latent step (the loss stays a weighted mean).
     Returns ``(loss, parts)`` with parts ``video``, ``audio`` (masked MSEs) and ``sigma`` (mean σ drawn),
     detached.
     """
@@ -143,6 +145,10 @@ def rectified_flow_loss(
     )
     gen_v = 1.0 - video_mask.float() if video_mask is not None else video_x0.new_ones((1, 1, 1, 1, 1)).float()
     gen_a = 1.0 - audio_mask.float() if audio_mask is not None else audio_x0.new_ones((1, 1, 1)).float()
+    if audio_step_weight is not None:
+        if audio_step_weight.shape != (b, n):
+            raise ModelError(f"audio_step_weight must be (B, N) = {(b, n)}, got {tuple(audio_step_weight.shape)}")
+        gen_a = gen_a * audio_step_weight.float()[:, None, :]  # (B, 1, N)
     loss_v = _masked_mse(v_pred, eps_v - video_x0, gen_v.expand(b, 1, *video_x0.shape[2:]))
     loss_a = _masked_mse(a_pred, eps_a - audio_x0, gen_a.expand(b, 1, n))
     loss = loss_v + audio_weight * loss_a

@@ -28,6 +28,7 @@ class OracleFlow(nn.Module):
         self.text_encoder = ByteTextEncoder(self.cfg.text)
         self.v0, self.a0 = v0, a0
         self.offset = 0.0  # added to the exact velocity: a prediction wrong by exactly this much
+        self.audio_offset: torch.Tensor | None = None  # the audio's own error, when it differs (broadcasts)
         self.calls: list[dict] = []
 
     def forward(
@@ -52,7 +53,8 @@ class OracleFlow(nn.Module):
         sv = sigma_video[:, None, :, None, None].clamp_min(1e-12)
         sa = sigma_audio[:, None, :].clamp_min(1e-12)
         v = (video - self.v0.repeat(n, 1, 1, 1, 1)) / sv + self.offset
-        return v, (audio - self.a0.repeat(n, 1, 1)) / sa + self.offset
+        a_off = self.offset if self.audio_offset is None else self.audio_offset
+        return v, (audio - self.a0.repeat(n, 1, 1)) / sa + a_off
 
 
 class BranchConstant(nn.Module):
@@ -264,6 +266,25 @@ def test_flow_loss_builds_the_straight_path() -> None:
     torch.testing.assert_close(parts["video"], torch.tensor(0.25), rtol=1e-3, atol=1e-3)
     torch.testing.assert_close(parts["audio"], torch.tensor(0.25), rtol=1e-3, atol=1e-3)
     torch.testing.assert_close(loss, torch.tensor(0.75), rtol=1e-3, atol=1e-3)
+
+
+def test_flow_loss_weighs_audio_steps() -> None:
+    """Per-step audio weights make the audio part a weighted mean: an error of 1 on the first half of the steps
+    scores 0.5 unweighted and 3·16 / (3·16 + 16) = 0.75 with weight 3 there."""
+    g = torch.Generator().manual_seed(0)
+    v0, a0 = torch.randn(VSHAPE, generator=g), torch.randn(ASHAPE, generator=g)
+    model = OracleFlow(v0, a0)
+    tokens, _ = model.text_encoder.tokenize(["a", "b"])
+    first_half = (torch.arange(N) < N // 2).float()  # (N,)
+    model.audio_offset = first_half
+    _, parts = rectified_flow_loss(model, v0, a0, tokens, generator=g)
+    torch.testing.assert_close(parts["audio"], torch.tensor(0.5), rtol=1e-3, atol=1e-3)
+    weight = (1.0 + 2.0 * first_half).expand(B, N)
+    _, parts = rectified_flow_loss(model, v0, a0, tokens, generator=g, audio_step_weight=weight)
+    torch.testing.assert_close(parts["audio"], torch.tensor(0.75), rtol=1e-3, atol=1e-3)
+    assert parts["video"].item() < 1e-6
+    with pytest.raises(ModelError, match="audio_step_weight"):
+        rectified_flow_loss(model, v0, a0, tokens, generator=g, audio_step_weight=torch.ones(B, N + 1))
 
 
 def test_flow_loss_scores_only_the_generated_region() -> None:

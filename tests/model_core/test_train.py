@@ -9,7 +9,7 @@ import torch
 
 from model_core.checkpoint import CheckpointError, load_checkpoint, read_config, read_weights
 from model_core.config import preset
-from model_core.train import learning_rate, make_batch, plot_losses, train
+from model_core.train import learning_rate, make_batch, onset_weights, plot_losses, train
 
 FAST = dict(batch_size=2, lr=2e-3, log_every=2, save_every=100, threads=1, warmup=1)
 
@@ -103,6 +103,33 @@ def test_picture_given_clips_train_only_the_sound(tmp_path) -> None:
     train("tiny", steps=2, out_dir=tmp_path, picture_given=0.99, on_log=records.append, **FAST)
     assert records and records[-1]["video"] == 0.0 and records[-1]["audio"] > 0.0
     assert read_config(tmp_path)[1]["train"]["picture_given"] == 0.99
+
+
+def test_onset_weights_mark_the_impacts_of_a_clip() -> None:
+    """Weights are 1 + extra within two latent steps of each impact's onset and 1 away from every impact."""
+    from model_core.latents import latent_space
+    from model_core.toyworld import ToyWorld
+
+    space = latent_space(preset("tiny"))
+    clip = ToyWorld(5, space.world).clip(1)  # one red wood ball, one floor bounce at 0.495 s (latent step ~32)
+    audio = torch.from_numpy(space.encode_audio(clip.audio))[None]  # (1, C, N)
+    w = onset_weights(audio, 4.0)[0]
+    heavy = torch.nonzero(w > 1).flatten().tolist()
+    steps = [round(e[0] * space.audio_rate) for e in clip.events]
+    assert len(steps) == 1 and heavy and set(w.unique().tolist()) == {1.0, 5.0}
+    assert all(abs(k - steps[0]) <= 4 for k in heavy), (heavy, steps)
+    assert len(heavy) <= 2 * 2 + 1 + 1
+
+
+def test_onset_weight_is_checked_and_recorded(tmp_path) -> None:
+    from model_core.config import ModelError
+
+    with pytest.raises(ModelError, match="onset_weight"):
+        train("tiny", steps=1, out_dir=tmp_path / "bad", onset_weight=-1.0, **FAST)
+    records: list[dict] = []
+    train("tiny", steps=1, out_dir=tmp_path / "ok", onset_weight=3.0, on_log=records.append, **FAST)
+    assert records and records[-1]["audio"] > 0.0
+    assert read_config(tmp_path / "ok")[1]["train"]["onset_weight"] == 3.0
 
 
 def test_warm_start_begins_from_the_checkpoints_weights_and_records_it(tmp_path) -> None:
