@@ -25,8 +25,10 @@ kept only as the crops later frames' regions need (``reach`` of them).
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -47,10 +49,11 @@ class Inpainter(Protocol):
     ``fill(frame, hole)`` gets an RGB uint8 image ``(H, W, 3)`` and a bool hole mask ``(H, W)`` and returns an
     image of the same shape where only hole pixels changed. The image is usually a *crop* around one region
     (the hole plus a margin of real pixels), not the whole frame. Implementations must be deterministic for a
-    given input (temporal stability relies on it). A model backend (e.g. a diffusion or LaMa-style server)
-    implements this Protocol and is passed to :func:`remove_overlays` / ``clean_video(inpainter=...)`` at the
-    composition root; :class:`HarmonicInpainter` is the default, :class:`OpenCVInpainter` (Telea /
-    Navier-Stokes) the classic one.
+    given input (temporal stability relies on it) and safe to call from two threads at once for different crops
+    (a frame's regions are filled in parallel; ``RemovalSettings(workers=1)`` for one that is not). A model
+    backend (e.g. a diffusion or LaMa-style server) implements this Protocol and is passed to
+    :func:`remove_overlays` / ``clean_video(inpainter=...)`` at the composition root; :class:`HarmonicInpainter`
+    is the default, :class:`OpenCVInpainter` (Telea / Navier-Stokes) the classic one.
     """
 
     name: str
@@ -395,14 +398,21 @@ class _Flows:
 
     def __init__(self, max_side: int, preset: str, slot: Callable[[int], _Slot | None]) -> None:
         self.max_side = max_side
-        self.dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
-        # the fast presets stop at 1/4 resolution; crops are small and sub-pixel accuracy matters: stop at 1/2
-        self.dis.setFinestScale(min(self.dis.getFinestScale(), 1))
+        self.preset = preset
+        self.local = threading.local()  # one DIS object per thread: regions are filled in parallel
         self.slot = slot
         self.cache: dict[tuple[int, int, Box], np.ndarray | None] = {}  # (from, to, box) → small displacement
         self.completions: dict[tuple[int, Box], _Completion] = {}
         self.grids: dict[tuple[int, int], np.ndarray] = {}
-        self.computed = 0
+
+    @property
+    def dis(self) -> cv2.DISOpticalFlow:
+        dis = getattr(self.local, "dis", None)
+        if dis is None:
+            dis = self.local.dis = cv2.DISOpticalFlow_create(_PRESETS[self.preset])
+            # the fast presets stop at 1/4 resolution; crops are small and sub-pixel accuracy matters: 1/2
+            dis.setFinestScale(min(dis.getFinestScale(), 1))
+        return dis
 
     def small_size(self, box: Box) -> tuple[int, int]:
         h, w = box[1] - box[0], box[3] - box[2]
@@ -436,7 +446,6 @@ class _Flows:
                 a.hole_in(box).astype(np.uint8), self.small_size(box), interpolation=cv2.INTER_NEAREST
             )
             complete = self.completions[(a.index, box)] = _Completion(hole.astype(bool))
-        self.computed += 1
         return complete(self.dis.calc(ga, gb, None))
 
     def small(self, i: int, j: int, box: Box) -> np.ndarray | None:
@@ -504,6 +513,7 @@ class RemovalSettings:
     flow_preset: str = "fast"  # DIS preset: "ultrafast", "fast" or "medium"
     tolerance: float = 10.0  # mean |difference| on the ring above which a source does not line up
     carry: float = 0.8  # where no frame shows: weight of the warped previous output vs a fresh spatial fill
+    workers: int = 2  # threads filling a frame's regions side by side (each region's work is its own)
 
 
 def remove_overlays(
@@ -524,6 +534,19 @@ def remove_overlays(
     """
     cfg = settings or RemovalSettings()
     inpainter = inpainter or HarmonicInpainter()
+    pool = ThreadPoolExecutor(cfg.workers, thread_name_prefix="fill") if cfg.workers > 1 else None
+    try:
+        yield from _remove(frames, holes, mark, inpainter, cfg, stats_out, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _remove(
+    frames: Iterable[np.ndarray], holes: Callable[[int], np.ndarray | None], mark: MarkEstimate | None,
+    inpainter: Inpainter, cfg: RemovalSettings, stats_out: list[RemovalStats] | None,
+    pool: ThreadPoolExecutor | None,
+) -> Iterator[np.ndarray]:  # fmt: skip
     flows = _Flows(cfg.flow_side, cfg.flow_preset, lambda j: _at(buf, j))
     invert = _Inversion(mark) if mark is not None else None
     buf: deque[_Slot] = deque()
@@ -561,9 +584,18 @@ def remove_overlays(
             out = slot.frame
         else:
             out = slot.frame.copy()
-            for box in slot.boxes:
-                fill = _fill_region(slot, box, buf, flows, prev_out, inpainter, cfg, counts)
-                out[box[0] : box[1], box[2] : box[3]] = fill
+
+            def fill(box: Box, slot: _Slot = slot, prev: np.ndarray | None = prev_out) -> tuple:
+                mine = [0] * 5  # per region: the threads do not share a counter
+                return _fill_region(slot, box, buf, flows, prev, inpainter, cfg, mine), mine
+
+            # boxes do not overlap and each region reads and caches only under its own box: the fills are
+            # independent; the largest goes first so two threads finish close together
+            order = sorted(slot.boxes, key=lambda b: -(b[1] - b[0]) * (b[3] - b[2]))
+            done_fills = pool.map(fill, order) if pool is not None and len(order) > 1 else map(fill, order)
+            for box, (region, mine) in zip(order, done_fills, strict=True):
+                out[box[0] : box[1], box[2] : box[3]] = region
+                counts[1:] = [a + b for a, b in zip(counts[1:], mine[1:], strict=True)]
         prev_out = out if slot.boxes else None
         yield out
         # later frames (within reach) may take from this one: keep only the crops their regions need

@@ -86,6 +86,22 @@ def test_pixels_outside_the_holes_are_bit_identical_to_the_input(panning):
         assert not np.array_equal(o[m], p[m])  # and the holes were filled
 
 
+def test_regions_filled_in_parallel_give_exactly_the_serial_result(panning):
+    """Three regions a frame (a static box, a moving bar, a small mark): two threads, same bytes as one."""
+    masks = [_box_mask(10, 8, 40, 16) | _box_mask(30 + i, 80, 90, 12) | _box_mask(150, 10, 20, 20)
+             for i in range(N)]
+    painted = _paint(panning, masks)
+    assert len(regions(masks[0], 8)) == 3  # with an 8 px margin the three stay apart
+    runs = []
+    for workers in (1, 2):
+        stats: list = []
+        cfg = RemovalSettings(workers=workers, margin=8)
+        out = list(remove_overlays(iter(painted), lambda i: masks[i], settings=cfg, stats_out=stats))
+        runs.append((out, stats[0]))
+    assert runs[0][1] == runs[1][1] and runs[0][1].hole_pixels == sum(int(m.sum()) for m in masks)
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0][0], runs[1][0], strict=True))
+
+
 def test_a_static_box_over_a_pan_is_filled_from_other_frames_far_better_than_inpainting(panning):
     masks = [_box_mask(70, 30, 36, 30)] * N
     painted = _paint(panning, masks)
