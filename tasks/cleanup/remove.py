@@ -508,6 +508,7 @@ class RemovalSettings:
     sources: int = 8  # at most this many source frames per region and frame (flows computed)
     spread: int = 4  # source frames at spread-out offsets when the mask hides pixels in place (static marks)
     offsets: tuple[int, ...] = (3, 12, 6, 24, 1, 9, 18, 2)  # those offsets, in order of preference
+    reveal: float = 0.5  # a frame showing this share of the hole pixels no chosen frame shows is taken first
     per_pixel: int = 3  # each hole pixel takes the median of its nearest this-many aligned candidates
     flow_side: int = 256  # flow runs on region crops reduced to at most this many pixels a side
     flow_preset: str = "fast"  # DIS preset: "ultrafast", "fast" or "medium"
@@ -625,16 +626,31 @@ def _make_slot(index: int, frame: np.ndarray, hole: np.ndarray | None, margin: i
 def _choose_sources(
     slot: _Slot, box: Box, hole: np.ndarray, buf: deque[_Slot], cfg: RemovalSettings
 ) -> list[_Slot]:
-    """Source frames for one region, nearest first: those that show hole pixels still short of candidates
-    (judged without motion), then a spread of offsets (camera motion reveals what a static mark hides)."""
+    """Source frames for one region, nearest first: those that show much of the hole no chosen frame shows,
+    those that show hole pixels still short of candidates (both judged without motion), then a spread of
+    offsets (camera motion reveals what a static mark hides)."""
     window = [s for s in buf if s.index != slot.index and s.crop(box) is not None]
     window.sort(key=lambda s: (abs(s.index - slot.index), s.index < slot.index))
     hp = hole
     need = np.zeros(int(hp.sum()), np.int32)
     chosen: list[_Slot] = []
+    # First the nearest frames that each show much of what no chosen frame shows yet (the gap between two cues,
+    # the far side of a pan): neighbours whose masks differ only at the edges (a subtitle's per-frame strokes)
+    # must not use up the sources before them.
+    for s in window:
+        uncovered = need == 0
+        if len(chosen) >= cfg.sources or not uncovered.any():
+            break
+        shows = ~s.hole_in(box)[hp]
+        if int((shows & uncovered).sum()) >= max(8, cfg.reveal * int(uncovered.sum())):
+            chosen.append(s)
+            need += shows
+    # then, nearest first, frames that show hole pixels still short of candidates
     for s in window:
         if len(chosen) >= cfg.sources:
             break
+        if s in chosen:
+            continue
         shows = ~s.hole_in(box)[hp]
         gain = int((shows & (need < cfg.per_pixel)).sum())
         if gain >= max(8, 0.01 * len(need)):
