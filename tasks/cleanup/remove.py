@@ -5,9 +5,10 @@ hole pixels (a logo, a subtitle line) padded by ``margin`` pixels. Per frame and
 
 1. **Inversion** where a static mark is see-through: ``B = (I − α·W) / (1 − α)`` (near-lossless for α < ~0.7),
    on those pixels only.
-2. **Temporal fill** for opaque pixels. Source frames are chosen by *mask overlap*: nearest first, a frame is
-   taken when it shows (is unmasked at) hole pixels that still have too few candidates, plus a spread of
-   offsets for static marks that only camera motion reveals. Optical flow (DIS) runs between *consecutive*
+2. **Temporal fill** for opaque pixels. Source frames are chosen by *mask overlap*: nearest first, first the
+   frames that each show (are unmasked at) much of what no chosen frame shows, then those that show hole pixels
+   that still have too few candidates, plus a spread of offsets for static marks that only camera motion
+   reveals. Optical flow (DIS) runs between *consecutive*
    frames on the region's grey crop — holes pre-filled so the overlay's own edges do not pin the flow to zero,
    reduced to ≤ ``flow_side`` px, completed inside each hole from its border — once per pair, and is chained
    to reach sources further away; it warps the source's pixels into the hole. A source whose ring around the
@@ -18,6 +19,8 @@ hole pixels (a logo, a subtitle line) padded by ``margin`` pixels. Per frame and
    spatial fill: no flicker, yet it follows slow changes), else from the **spatial inpainter** (an
    :class:`Inpainter`; by default a harmonic membrane fill, smoother than Telea) on the region's crop.
 4. A feathered seam: the fill's inner border is blended over two pixels.
+
+A frame's regions are independent (their boxes do not overlap): two threads fill them side by side.
 
 Memory: the current and look-ahead frames are held whole (``reach + 1`` frames); frames already written are
 kept only as the crops later frames' regions need (``reach`` of them).
