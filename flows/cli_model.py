@@ -135,6 +135,9 @@ def eval_cmd(
     cfg_picture: float | None = typer.Option(None, "--cfg-picture", min=0.0, help="picture guidance in the audio pass"),
     ema: bool = typer.Option(True, "--ema/--raw"),
     samples: Path | None = typer.Option(None, "--samples", help="also write the first six samples here: MP4s and samples.png, each beside the world's clip"),
+    world_picture: bool = typer.Option(
+        False, "--world-picture", help="also score the audio pass alone, given the world's own clips"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
     record: bool = typer.Option(False, "--record", help="write the report to CKPT/metrics.json"),
 ) -> None:
@@ -142,7 +145,8 @@ def eval_cmd(
     from model_core.eval import evaluate
 
     report = evaluate(ckpt, n_prompts=n_prompts, seed=seed, steps=steps, cfg_text=cfg_text, shift=shift, ema=ema,
-                      out_dir=samples, audio_pass=audio_pass, cfg_picture=cfg_picture)  # fmt: skip
+                      out_dir=samples, audio_pass=audio_pass, cfg_picture=cfg_picture,
+                      world_picture=world_picture)  # fmt: skip
     if record:
         from model_core.checkpoint import DEFAULT_CHECKPOINT
         from tasks.media.files import write_text_atomic
@@ -158,6 +162,9 @@ def eval_cmd(
                f"colour {g['colour_adherence']:.3f}  count {g['count_adherence']:.3f}")  # fmt: skip
     typer.echo(f"  ground truth: sync F1 {t['sync_f1']:.3f}  shuffled {t['shuffled_f1']:.3f}  "
                f"visual-vs-truth {t['visual_vs_truth_f1']:.3f}  audio-vs-truth {t['audio_vs_truth_f1']:.3f}")  # fmt: skip
+    if "audio_given_world_picture" in report:
+        w = report["audio_given_world_picture"]
+        typer.echo(f"  audio pass on the world's pictures: sync F1 {w['sync_f1']:.3f}  shuffled {w['shuffled_f1']:.3f}")
 
 
 @model_app.command("serve")

@@ -251,13 +251,53 @@ class LoadedModel:
             shapes = {"video_shape": (b, cv, fr, h, w), "audio_shape": (b, ca, n)}
             v, a = sample(self.model, tokens, **shapes, **run)
             if s["audio_pass"]:
-                picture = torch.ones((b, 1, fr, h, w), dtype=v.dtype)  # (B, 1, F, h, w): every cell given
-                v, a = sample(self.model, tokens, **shapes, **run, video_cond=v.clamp(-1, 1), video_mask=picture,
-                              cfg_picture=float(s["cfg_picture"]))
+                v, a = self._sound_for(tokens, v, shapes, run, float(s["cfg_picture"]))
             v_np, a_np = v.float().numpy(), a.float().numpy()
             videos.extend(space.decode_video(v_np[i]) for i in range(b))
             audios.extend(space.decode_audio(a_np[i], seed=seed + start + i) for i in range(b))
         return videos, audios
+
+    def sound_for(self, prompts: list[str], videos: list[np.ndarray], *, seed: int = 0, steps: int | None = None,
+                  cfg_text: float | None = None, shift: float | None = None, cfg_picture: float | None = None,
+                  batch_size: int = 16) -> list[np.ndarray]:  # fmt: skip
+        """The sampler's audio pass alone: the sound for given pictures (``(F, H, W, 3) uint8`` in the toy
+        world's units, e.g. the world's own clips), one per prompt, as ``(n,) float32`` waveforms."""
+        import torch
+
+        from model_core.latents import latent_space
+
+        if len(videos) != len(prompts):
+            raise CheckpointError(f"{len(prompts)} prompts but {len(videos)} pictures: give one picture per prompt",
+                                  file=self.path)  # fmt: skip
+        space = latent_space(self.config)
+        s = self.sampling(steps=steps, cfg_text=cfg_text, shift=shift, cfg_picture=cfg_picture)
+        cv, fr, h, w = space.video_shape
+        ca, n = space.audio_shape
+        audios: list[np.ndarray] = []
+        for start in range(0, len(prompts), batch_size):
+            chunk = prompts[start : start + batch_size]
+            b = len(chunk)
+            tokens, _ = self.model.text_encoder.tokenize(list(chunk))
+            g = torch.Generator().manual_seed(int(seed) * 1_000_003 + start)
+            run = {"steps": int(s["steps"]), "shift": float(s["shift"]), "cfg_text": float(s["cfg_text"]),
+                   "cfg_audio": float(s["cfg_audio"]), "generator": g}  # fmt: skip
+            shapes = {"video_shape": (b, cv, fr, h, w), "audio_shape": (b, ca, n)}
+            given = np.stack([space.encode_video(v) for v in videos[start : start + b]])  # (B, Cv, F, h, w)
+            _, a = self._sound_for(tokens, torch.from_numpy(given).float(), shapes, run, float(s["cfg_picture"]))
+            a_np = a.float().numpy()
+            audios.extend(space.decode_audio(a_np[i], seed=seed + start + i) for i in range(b))
+        return audios
+
+    def _sound_for(self, tokens, video, shapes: dict, run: dict, cfg_picture: float):  # noqa: ANN001, ANN202
+        """The audio pass: sound sampled given every cell of ``video`` (B, Cv, F, h, w) latents."""
+        import torch
+
+        from model_core.sampler import sample
+
+        b, _, fr, h, w = video.shape
+        picture = torch.ones((b, 1, fr, h, w), dtype=video.dtype)  # (B, 1, F, h, w): every cell given
+        return sample(self.model, tokens, **shapes, **run, video_cond=video.clamp(-1, 1), video_mask=picture,
+                      cfg_picture=cfg_picture)  # fmt: skip
 
 
 def load_checkpoint(path: str | Path | None = None, *, ema: bool = True, expect: ModelConfig | None = None

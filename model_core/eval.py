@@ -340,12 +340,15 @@ EVAL_WORLD_SEED = 1_000_003  # held out: training draws from ToyWorld(seed) with
 def evaluate(ckpt: str | Path | None = None, *, n_prompts: int = 48, seed: int = 0, steps: int | None = None,
              cfg_text: float | None = None, cfg_audio: float | None = None, shift: float | None = None,
              batch_size: int = 16, audio_pass: bool | None = None, cfg_picture: float | None = None,
-             ema: bool = True, out_dir: str | Path | None = None) -> dict:  # fmt: skip
+             ema: bool = True, out_dir: str | Path | None = None, world_picture: bool = False) -> dict:  # fmt: skip
     """Generate ``n_prompts`` held-out toy prompts with the sampler and score them (see the module docstring).
 
     ``ckpt`` is a checkpoint directory (default: the shipped ``model_core/checkpoints/tiny``). With ``out_dir``,
     the first six samples are written there as MP4s for viewing/listening, with ``samples.png``, a contact sheet
     of each beside the world's own clip of its prompt (:func:`model_core.sheet.contact_sheet`).
+    With ``world_picture``, the report's ``audio_given_world_picture`` scores the sampler's audio pass alone,
+    given the world's own clips of the prompts: the sync the sound part reaches on a perfect picture, apart
+    from the picture the model draws.
     """
     import time
 
@@ -377,6 +380,11 @@ def evaluate(ckpt: str | Path | None = None, *, n_prompts: int = 48, seed: int =
                          **ground_truth_check(truth, space)},  # fmt: skip
         "sampling_seconds": round(seconds, 1),
     }
+    if world_picture:
+        pictures = [c.video for c in truth]
+        sounds = loaded.sound_for([c.caption for c in truth], pictures, seed=seed, steps=steps, cfg_text=cfg_text,
+                                  shift=shift, cfg_picture=cfg_picture, batch_size=batch_size)  # fmt: skip
+        report["audio_given_world_picture"] = score_clips(pictures, sounds, scenes, space, seed=seed)
     if out_dir is not None:
         from model_core.sheet import contact_sheet
         from model_core.toyworld import write_mp4

@@ -94,8 +94,11 @@ def test_evaluate_runs_end_to_end_on_an_untrained_checkpoint(tmp_path) -> None:
 
     torch.manual_seed(0)
     save_checkpoint(tmp_path / "ck", DualStreamMMDiT(preset("tiny")))
-    report = evaluate(tmp_path / "ck", n_prompts=2, steps=2, batch_size=2, out_dir=tmp_path / "samples")
+    report = evaluate(tmp_path / "ck", n_prompts=2, steps=2, batch_size=2, out_dir=tmp_path / "samples",
+                      world_picture=True)  # fmt: skip
     gen, truth = report["generated"], report["ground_truth"]
+    assert report["audio_given_world_picture"]["clips"] == 2
+    assert report["audio_given_world_picture"]["colour_adherence"] == 1.0  # scored on the world's own pictures
     assert report["n_prompts"] == 2 and report["sampler"]["steps"] == 2
     for key in ("sync_f1", "shuffled_f1", "colour_adherence", "count_adherence"):
         assert 0.0 <= gen[key] <= 1.0 and 0.0 <= truth[key] <= 1.0
@@ -107,3 +110,33 @@ def test_evaluate_runs_end_to_end_on_an_untrained_checkpoint(tmp_path) -> None:
     sheet = Image.open(tmp_path / "samples" / "samples.png")
     # 2 prompts x (caption 14 + two films of 2x32 px + 4 + two envelopes of 18); 16 frames x (64 + 8 px)
     assert sheet.size == (16 * 72, 2 * (14 + 2 * 68 + 2 * 18))
+
+
+def test_the_audio_pass_alone_keeps_sync_on_the_worlds_own_pictures() -> None:
+    """The shipped checkpoint's audio pass given the world's clips (not its own drawings) of 16 held-out prompts:
+    measured sync F1 0.95 here (0.29 when each prompt is given another clip's picture); 0.93 on all 48 of seed 1
+    and 0.92 of seed 0, where the full sampler scores 0.63 / 0.66 — the sound part is not what keeps the model
+    under the 0.7 target."""
+    from model_core.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
+    from model_core.eval import EVAL_WORLD_SEED, score_clips
+    from model_core.toyworld import ToyWorld
+
+    if not (DEFAULT_CHECKPOINT / "ema.safetensors").is_file():
+        pytest.skip("no shipped checkpoint in this tree")
+    loaded = load_checkpoint()
+    space = latent_space(loaded.config)
+    world = ToyWorld(EVAL_WORLD_SEED + 1, space.world)
+    clips = [world.clip(i) for i in range(16)]
+    sounds = loaded.sound_for([c.caption for c in clips], [c.video for c in clips], seed=1)
+    score = score_clips([c.video for c in clips], sounds, [c.scene for c in clips], space, seed=1)
+    assert score["sync_f1"] >= 0.8, score
+    assert score["sync_f1"] >= 2 * score["shuffled_f1"], score
+
+
+def test_sound_for_wants_one_picture_per_prompt() -> None:
+    from model_core.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_checkpoint
+
+    if not (DEFAULT_CHECKPOINT / "ema.safetensors").is_file():
+        pytest.skip("no shipped checkpoint in this tree")
+    with pytest.raises(CheckpointError, match="one picture per prompt"):
+        load_checkpoint().sound_for(["a red ball bouncing"], [])
