@@ -608,7 +608,10 @@ def _blend_in_crop(
     # (α 0.2 given its true mask: 34.6 dB inverted, 17.0 filled) stay inverted.
     alpha = 1.0 - slope.min(axis=2)
     faint = fitted & (alpha < np.minimum(0.15, 0.5 * (1.0 - piece_slope)))
-    opaque = ((slope < 1.0 - max_alpha).any(axis=2) | frozen | faint) & m
+    # The anti-aliased rim of an opaque piece is filled with it: its per-pixel ratio is noisy, and inverting it
+    # left orange specks round the real captioned clip's emoji; bench carphone opaque logo 31.25 → 31.63 dB.
+    rim_of_opaque = fitted & (piece_slope < 1.0 - max_alpha)
+    opaque = ((slope < 1.0 - max_alpha).any(axis=2) | frozen | faint | rim_of_opaque) & m
     return slope, offset, opaque
 
 
