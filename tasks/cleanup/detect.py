@@ -469,7 +469,8 @@ def estimate_blend(
        channel fitted to the band left a drift of ±8 levels across a 120 px badge (small gradient biases
        integrated); the anchors tie it down all round.
     3. Pixels within 2.5 px of the border (anti-aliased edges, partial alpha) get their own ratio (on luma,
-       at least the piece's) against their partner, and their offset from the means.
+       at least the piece's) against their partner, and their offset from the means. The rim of an opaque
+       piece is not inverted but filled with the piece.
 
     ``grow`` pixels are added round ``mask`` first, so anti-aliased edge pixels a mask (user-drawn or
     detected) cuts through are inverted too: the estimate's ``mask`` is the removal region, one pixel wider
