@@ -164,7 +164,8 @@ def eval_cmd(
                f"visual-vs-truth {t['visual_vs_truth_f1']:.3f}  audio-vs-truth {t['audio_vs_truth_f1']:.3f}")  # fmt: skip
     if "audio_given_world_picture" in report:
         w = report["audio_given_world_picture"]
-        typer.echo(f"  audio pass on the world's pictures: sync F1 {w['sync_f1']:.3f}  shuffled {w['shuffled_f1']:.3f}")
+        typer.echo(f"  audio pass on the world's pictures: sync F1 {w['sync_f1']:.3f}  "
+                   f"shuffled {w['shuffled_f1']:.3f}")  # fmt: skip
 
 
 @model_app.command("serve")
