@@ -229,8 +229,6 @@ class LoadedModel:
         Deterministic for given prompts, ``seed`` and ``batch_size`` (each batch draws its noise from a generator
         seeded by ``seed`` and the batch's first index).
         """
-        import torch
-
         from model_core.latents import latent_space
         from model_core.sampler import sample
 
@@ -239,16 +237,7 @@ class LoadedModel:
                           cfg_picture=cfg_picture)
         videos: list[np.ndarray] = []
         audios: list[np.ndarray] = []
-        cv, fr, h, w = space.video_shape
-        ca, n = space.audio_shape
-        for start in range(0, len(prompts), batch_size):
-            chunk = prompts[start : start + batch_size]
-            b = len(chunk)
-            tokens, _ = self.model.text_encoder.tokenize(list(chunk))
-            g = torch.Generator().manual_seed(int(seed) * 1_000_003 + start)
-            run = {"steps": int(s["steps"]), "shift": float(s["shift"]), "cfg_text": float(s["cfg_text"]),
-                   "cfg_audio": float(s["cfg_audio"]), "generator": g}  # fmt: skip
-            shapes = {"video_shape": (b, cv, fr, h, w), "audio_shape": (b, ca, n)}
+        for start, b, tokens, shapes, run in self._batches(prompts, s, space, seed, batch_size):
             v, a = sample(self.model, tokens, **shapes, **run)
             if s["audio_pass"]:
                 v, a = self._sound_for(tokens, v, shapes, run, float(s["cfg_picture"]))
@@ -271,9 +260,21 @@ class LoadedModel:
                                   file=self.path)  # fmt: skip
         space = latent_space(self.config)
         s = self.sampling(steps=steps, cfg_text=cfg_text, shift=shift, cfg_picture=cfg_picture)
+        audios: list[np.ndarray] = []
+        for start, b, tokens, shapes, run in self._batches(prompts, s, space, seed, batch_size):
+            given = np.stack([space.encode_video(v) for v in videos[start : start + b]])  # (B, Cv, F, h, w)
+            _, a = self._sound_for(tokens, torch.from_numpy(given).float(), shapes, run, float(s["cfg_picture"]))
+            a_np = a.float().numpy()
+            audios.extend(space.decode_audio(a_np[i], seed=seed + start + i) for i in range(b))
+        return audios
+
+    def _batches(self, prompts: list[str], s: dict, space, seed: int, batch_size: int):  # noqa: ANN001, ANN202
+        """Per batch of prompts: ``(start, size, tokens, shapes, run)``, ``run`` the sampler settings ``s`` with
+        a generator seeded by ``seed`` and the batch's first index (what makes sampling deterministic)."""
+        import torch
+
         cv, fr, h, w = space.video_shape
         ca, n = space.audio_shape
-        audios: list[np.ndarray] = []
         for start in range(0, len(prompts), batch_size):
             chunk = prompts[start : start + batch_size]
             b = len(chunk)
@@ -281,12 +282,7 @@ class LoadedModel:
             g = torch.Generator().manual_seed(int(seed) * 1_000_003 + start)
             run = {"steps": int(s["steps"]), "shift": float(s["shift"]), "cfg_text": float(s["cfg_text"]),
                    "cfg_audio": float(s["cfg_audio"]), "generator": g}  # fmt: skip
-            shapes = {"video_shape": (b, cv, fr, h, w), "audio_shape": (b, ca, n)}
-            given = np.stack([space.encode_video(v) for v in videos[start : start + b]])  # (B, Cv, F, h, w)
-            _, a = self._sound_for(tokens, torch.from_numpy(given).float(), shapes, run, float(s["cfg_picture"]))
-            a_np = a.float().numpy()
-            audios.extend(space.decode_audio(a_np[i], seed=seed + start + i) for i in range(b))
-        return audios
+            yield start, b, tokens, {"video_shape": (b, cv, fr, h, w), "audio_shape": (b, ca, n)}, run
 
     def _sound_for(self, tokens, video, shapes: dict, run: dict, cfg_picture: float):  # noqa: ANN001, ANN202
         """The audio pass: sound sampled given every cell of ``video`` (B, Cv, F, h, w) latents."""
