@@ -146,6 +146,11 @@ def run_telea(inp: Path, out: Path, masks: list[np.ndarray], fps: Fraction) -> N
             wr.write(cv2.inpaint(frame, m, 5, cv2.INPAINT_TELEA) if m.any() else frame)
 
 
+def see_through(spec: dict) -> bool:
+    """An overlay class whose logo layers are see-through (no pixel fully opaque)."""
+    return bool(spec["layers"]) and min(float(layer.alpha.max()) for layer in spec["layers"]) < 0.99
+
+
 def run_oracle_inversion(inp: Path, out: Path, layers: tuple) -> None:
     """Not a peer: the see-through logo undone with its *true* alpha and colour, written the way ours writes
     (``write_video``, crf 16). The ceiling of any blend inversion on this input: the overlaid clip's own
@@ -165,7 +170,7 @@ def true_detection(inp: Path, masks: list[np.ndarray], spec: dict, h: int, w: in
         union = np.zeros((h, w), bool)
         for g in grown:
             union |= g
-        if min(float(layer.alpha.max()) for layer in spec["layers"]) < 0.99:
+        if see_through(spec):
             return Detection(estimate_blend(inp, union), (), None)
         z = np.zeros((h, w, 3), np.float32)
         return Detection(MarkEstimate(union, z + 1, z, union.copy(), 1.0, (bbox(union),)), (), None)
@@ -258,8 +263,7 @@ def bench_clip(name: str, clean: Path, tmp: Path) -> dict:
                 detection=true_detection(inp, masks, spec, src.height, src.width),
             ),  # fmt: skip
         }
-        see_through = min(float(layer.alpha.max()) for layer in spec["layers"]) < 0.99 if spec["layers"] else False
-        if see_through:
+        if see_through(spec):
             methods["inversion_oracle"] = lambda: run_oracle_inversion(inp, work / "inversion_oracle.mp4",
                                                                        spec["layers"])  # fmt: skip
         ours = ("ours", "ours_true_mask", "inversion_oracle")  # not peers
