@@ -682,10 +682,23 @@ def _text_lines(strokes: np.ndarray, lh: int, max_lines: int = 3) -> list[tuple[
             top -= 1
         while bottom < len(on) - 1 and on[bottom + 1 : bottom + 1 + gap].any():
             bottom += 1
-        band = rest[top : bottom + 1]
+        # The few columns of an ascender or descender ("W", "h", "g") are under the row threshold: a quarter
+        # of the line's height above and below is taken where its strokes join the line's own.
+        ext = max(1, (bottom - top + 1) // 4)
+        e0, e1 = max(0, top - ext), min(len(on), bottom + 1 + ext)
+        n, labels, cc, _ = cv2.connectedComponentsWithStats(rest[e0:e1].astype(np.uint8), connectivity=8)
+        joined = np.zeros(n, bool)
+        joined[np.unique(labels[top - e0 : bottom + 1 - e0])] = True
+        joined[0] = False
+        joined &= cc[:, 2] <= 1.5 * (bottom - top + 1)  # a glyph's width, not a scene edge along the line
+        band = joined[labels]
+        band[top - e0 : bottom + 1 - e0] = rest[top : bottom + 1]
+        rows_on = np.nonzero(band.any(axis=1))[0]
+        band = band[rows_on[0] : rows_on[-1] + 1]
         cols = np.nonzero(band.any(axis=0))[0]
-        out.append((top, int(cols[0]), band[:, cols[0] : cols[-1] + 1].copy()))
+        out.append((e0 + int(rows_on[0]), int(cols[0]), band[:, cols[0] : cols[-1] + 1].copy()))
         rest[top : bottom + 1] = False
+        rest[e0:e1][joined[labels]] = False
     return out
 
 

@@ -16,7 +16,14 @@ import cv2
 import numpy as np
 import pytest
 
-from tasks.cleanup.detect import detect, detect_moving_marks, detect_static_marks, detect_subtitles, estimate_blend
+from tasks.cleanup.detect import (
+    _text_lines,
+    detect,
+    detect_moving_marks,
+    detect_static_marks,
+    detect_subtitles,
+    estimate_blend,
+)
 from tasks.cleanup.errors import CleanupError
 from tasks.cleanup.remove import invert_blend
 from tasks.cleanup.synthetic import (
@@ -485,3 +492,24 @@ def test_the_bench_see_through_badge_is_inverted(tmp_path):
     # ours_true_mask 27.1 dB). 35 dB is not reached (issue 4): what is left is α·W inside, ~2 levels low from
     # the border's background differing from the one under the band, and the anti-aliased rim (~31 dB there)
     assert psnr >= 32.7, psnr
+
+
+def _line_mask(strokes: np.ndarray) -> np.ndarray:
+    (top, left, line), *_ = _text_lines(strokes, lh=4)
+    found = np.zeros_like(strokes)
+    found[top : top + line.shape[0], left : left + line.shape[1]] = line
+    return found
+
+
+def test_a_text_line_keeps_its_ascenders_but_not_a_scene_edge_along_it():
+    line = np.zeros((40, 120), bool)
+    line[16:32, 10:110:2] = True  # the line's dense rows (50 stroke pixels each): x-height strokes
+    ascender = line.copy()
+    ascender[12:16, 10] = True  # an ascender ("h"): a pixel a row, under the row threshold, joined to its letter
+    found = _line_mask(ascender)
+    assert found[12:16, 10].all() and found[16:32, 10:110:2].all()
+    scene = line.copy()
+    for k, row in enumerate(range(15, 11, -1)):  # a faint diagonal scene edge touching a letter, 28 px wide
+        scene[row, 41 + 7 * k : 48 + 7 * k] = True
+    found = _line_mask(scene)
+    assert not found[12:16].any() and found[16:32, 10:110:2].all()
