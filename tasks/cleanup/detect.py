@@ -692,15 +692,19 @@ def _text_lines(strokes: np.ndarray, lh: int, max_lines: int = 3) -> list[tuple[
         joined[np.unique(labels[top - e0 : bottom + 1 - e0])] = True
         joined[0] = False
         joined &= cc[:, 2] <= 1.5 * (bottom - top + 1)  # a glyph's width, not a scene edge along the line
-        band = joined[labels]
+        taken = joined[labels]
+        band = taken.copy()
         band[top - e0 : bottom + 1 - e0] = rest[top : bottom + 1]
         rows_on = np.nonzero(band.any(axis=1))[0]
         band = band[rows_on[0] : rows_on[-1] + 1]
         cols = np.nonzero(band.any(axis=0))[0]
         out.append((e0 + int(rows_on[0]), int(cols[0]), band[:, cols[0] : cols[-1] + 1].copy()))
         rest[top : bottom + 1] = False
-        rest[e0:e1][joined[labels]] = False
+        rest[e0:e1][taken] = False
     return out
+
+
+_DARK = 90  # grey level under which a pixel can be a caption's outline or shadow
 
 
 def subtitle_candidates(
@@ -720,7 +724,7 @@ def subtitle_candidates(
     white = (v > 175) & (hsv[..., 1] < 70)
     yellow = (hsv[..., 0] >= 18) & (hsv[..., 0] <= 38) & (hsv[..., 1] > 90) & (v > 150)
     bright = (white | yellow) & (tophat > 40)
-    dark = (gray < 90).astype(np.uint8)
+    dark = (gray < _DARK).astype(np.uint8)
     near_dark = cv2.dilate(dark, np.ones((5, 5), np.uint8)).astype(bool)
     strokes = bright & near_dark
     full = np.zeros((h, w), bool)
@@ -756,7 +760,7 @@ def subtitle_candidates(
             win = np.zeros((min(gray.shape[0], ty + sh + 1) - py0, min(w, tx + sw + 1) - px0), np.uint8)
             win[ty - py0 : ty - py0 + sh, tx - px0 : tx - px0 + sw] = s
             ring = cv2.dilate(win, np.ones((3, 3), np.uint8)).astype(bool) & ~win.astype(bool)
-            if (gray[py0 : py0 + win.shape[0], px0 : px0 + win.shape[1]][ring] < 90).mean() < 0.3:
+            if (gray[py0 : py0 + win.shape[0], px0 : px0 + win.shape[1]][ring] < _DARK).mean() < 0.3:
                 continue
             keep[ty : ty + sh, tx : tx + sw] |= s
             conf = max(conf, min(1.0, pieces / 6.0) * min(1.0, density / 0.15))
@@ -803,9 +807,15 @@ class _SubtitleScan:
         m, c = subtitle_candidates(f, band=self.band)
         self.raw.append(np.packbits(m))
         halo = b""
-        if m.any():
-            dark = cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) < 90
-            halo = zlib.compress(np.packbits(dark & cv2.dilate(m.astype(np.uint8), self.near).astype(bool)), 1)
+        rows = np.flatnonzero(m.any(axis=1))
+        if len(rows):  # only the rows within reach of the strokes are looked at
+            r = self.near.shape[0] // 2
+            a, b = max(0, rows[0] - r), min(self.hs, rows[-1] + r + 1)
+            near = np.zeros_like(m)
+            near[a:b] = (cv2.cvtColor(f[a:b], cv2.COLOR_RGB2GRAY) < _DARK) & cv2.dilate(
+                m[a:b].astype(np.uint8), self.near
+            ).astype(bool)
+            halo = zlib.compress(np.packbits(near), 1)
         self.halos.append(halo)
         self.confs.append(c)
 
@@ -832,9 +842,9 @@ def _subtitle_track(scan: _SubtitleScan, *, min_cue_seconds: float, whole_band: 
         """``part`` grown over the dark outline round it (as far as ``outline``) and one pixel further, not over
         the picture where it is brighter (bench, given this detection: tears_of_steel Latin 20.4 → 21.1 dB,
         CJK 19.2 → 19.5, carphone Latin 22.9 → 23.5); the whole reach where frame ``i``'s own strokes were
-        not found (its voted text only)."""
+        not found (its voted text only) and for ``whole_band``."""
         full = cv2.dilate(part.astype(np.uint8), grow)
-        if scan.halos[i]:
+        if scan.halos[i] and not whole_band:
             halo = np.unpackbits(np.frombuffer(zlib.decompress(scan.halos[i]), np.uint8), count=hs * ws)
             full &= cv2.dilate((halo.reshape(hs, ws) | part).astype(np.uint8), one)
         return full
@@ -902,7 +912,7 @@ def _subtitle_track(scan: _SubtitleScan, *, min_cue_seconds: float, whole_band: 
             part = (m & near_text) if sliver else (stable | (m & near_text))
             if not part.any():
                 continue
-            full = reach(i, part) if not whole_band else cv2.dilate(part.astype(np.uint8), grow)
+            full = reach(i, part)
             if small > 1:
                 full = cv2.resize(full, (w, h), interpolation=cv2.INTER_NEAREST)
             packed[i] = np.packbits(full.astype(bool)).tobytes()
