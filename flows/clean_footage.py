@@ -18,11 +18,12 @@ TASK = {"cache_policy": NO_CACHE, "persist_result": False}
 
 @task(name="clean-clip", **TASK)
 def clean_clip(
-    input_path: str, output_path: str, watermark: str | None, subtitles: str | None, report: bool
+    input_path: str, output_path: str, watermark: str | None, subtitles: str | None, report: bool,
+    passes: str = "auto",
 ) -> dict:
     report_path = Path(output_path).with_suffix(".report.json") if report else None
     return clean_video(
-        input_path, output_path, watermark=watermark, subtitles=subtitles, report_path=report_path
+        input_path, output_path, watermark=watermark, subtitles=subtitles, report_path=report_path, passes=passes
     ).as_dict()
 
 
@@ -33,13 +34,14 @@ def clean_footage(
     watermark: str | None = "auto",
     subtitles: str | None = "auto",
     report: bool = True,
+    passes: str = "auto",
 ) -> dict:
     """Clean every clip; return ``{"done": [...results], "failed": [{"input", "error"}]}``."""
     done: list[dict] = []
     failed: list[dict] = []
     for path in collect_inputs(folder_or_files):
         state = clean_clip(
-            str(path), str(batch_output(path, out_dir)), watermark, subtitles, report, return_state=True
+            str(path), str(batch_output(path, out_dir)), watermark, subtitles, report, passes, return_state=True
         )
         if state.is_completed():
             done.append(state.result())

@@ -15,12 +15,18 @@ def clean(
     subtitles: str = typer.Option("auto", help="auto (text strokes) | band (whole line bands) | none."),
     report: Path | None = typer.Option(None, help="Write a JSON report of what was found and removed."),
     moving: bool = typer.Option(False, help="Also look for marks that jump between positions (per-segment)."),
+    passes: str = typer.Option(
+        "auto", help="auto | 1 | 2: a second, backward pass fills what only later frames show (auto: where the "
+        "first pass had to carry or paint; it about doubles the time)."
+    ),
 ) -> None:
     """Remove watermarks, logos and burned-in subtitles; audio, timing, rotation and colour tags are kept."""
     if input.is_dir():
         from flows.clean_footage import clean_footage
 
-        summary = clean_footage(str(input), str(out), watermark=watermark, subtitles=subtitles, report=True)
+        summary = clean_footage(
+            str(input), str(out), watermark=watermark, subtitles=subtitles, report=True, passes=passes
+        )
         for item in summary["done"]:
             typer.echo(
                 f"cleaned {item['input']} → {item['output']} ({item['frames']} frames, {item['fps']} fps)"
@@ -37,7 +43,7 @@ def clean(
     from tasks.cleanup.clean import clean_video
 
     result = clean_video(
-        input, out, watermark=watermark, subtitles=subtitles, report_path=report, moving=moving
+        input, out, watermark=watermark, subtitles=subtitles, report_path=report, moving=moving, passes=passes
     )
     det = result.detection
     found = []

@@ -13,10 +13,14 @@ import numpy as np
 
 from tasks.cleanup.detect import Detection, detect
 from tasks.cleanup.errors import CleanupError
-from tasks.cleanup.remove import HarmonicInpainter, Inpainter, RemovalStats, remove_overlays
+from tasks.cleanup.remove import (
+    HarmonicInpainter, Inpainter, RemovalSettings, RemovalStats, Inversion, remove_overlays_aged,
+)  # fmt: skip
+from tasks.cleanup.twoway import RegionStore, backward, clip_boxes, merged, store_dir
 from tasks.cleanup.video_io import SourceVideo, iter_frames, open_source, write_video
 from tasks.media.files import write_text_atomic
 
+BACKWARD_WHEN = 0.02  # passes="auto": the share of hole pixels carried or painted that calls a backward pass
 _BOX = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*$")
 
 
@@ -122,6 +126,22 @@ def _holes(det: Detection, src: SourceVideo):  # noqa: ANN202 - returns the per-
     return holes
 
 
+def _kept(pairs, store: RegionStore | None):  # noqa: ANN001, ANN202 - (frame, age) pairs → frames
+    for i, (out, age) in enumerate(pairs):
+        if store is not None:
+            store.keep(i, out, age)
+        yield out
+
+
+def _check_count(written: int, src: SourceVideo) -> int:
+    if written != src.frames:
+        raise CleanupError(
+            f"wrote {written} frames but the input has {src.frames}", file=src.path,
+            hint="the input's frame count in its header is wrong or it is damaged; remux it with ffmpeg first",
+        )  # fmt: skip
+    return written
+
+
 def clean_video(
     input_path: str | Path,
     output_path: str | Path,
@@ -133,11 +153,14 @@ def clean_video(
     band: tuple[float, float] | None = None,
     moving: bool = False,
     detection: Detection | None = None,
+    passes: str | int = "auto",
 ) -> CleanResult:
     """Remove watermarks/logos and burned-in subtitles from ``input_path`` into ``output_path`` (atomic).
 
     ``detection`` skips detection and removes what it holds (e.g. a detection made once and reviewed);
-    ``watermark``, ``subtitles``, ``band`` and ``moving`` are then not used.
+    ``watermark``, ``subtitles``, ``band`` and ``moving`` are then not used. ``passes``: ``"auto"`` runs a
+    backward pass (:mod:`tasks.cleanup.twoway`) when the forward removal carried or painted at least
+    :data:`BACKWARD_WHEN` of the hole pixels, then writes the video again; ``1`` never does, ``2`` always.
     """
     t0 = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
@@ -145,6 +168,12 @@ def clean_video(
         raise CleanupError(
             "output would overwrite the input", file=output_path, hint="choose another --out path"
         )
+    passes = str(passes).strip().lower()
+    if passes not in ("auto", "1", "2"):
+        raise CleanupError(
+            f"unknown number of passes {passes!r}", field="--passes",
+            hint="auto (a backward pass where the forward one had to carry or paint), 1 or 2",
+        )  # fmt: skip
     src = open_source(input_path)
     if detection is None:
         wm = parse_watermark(watermark, src)
@@ -152,16 +181,21 @@ def clean_video(
     else:
         det = detection
     stats: list[RemovalStats] = []
-    frames = (f for _, f in iter_frames(src.path))
-    cleaned = remove_overlays(
-        frames, _holes(det, src), mark=det.static, inpainter=inpainter or HarmonicInpainter(), stats_out=stats
-    )
-    written = write_video(src, cleaned, output_path)
-    if written != src.frames:
-        raise CleanupError(
-            f"wrote {written} frames but the input has {src.frames}", file=input_path,
-            hint="the input's frame count in its header is wrong or it is damaged; remux it with ffmpeg first",
-        )  # fmt: skip
+    holes = _holes(det, src)
+    inpainter = inpainter or HarmonicInpainter()
+    with store_dir(output_path) as tmp:
+        boxes = clip_boxes(holes, src.frames, RemovalSettings().margin) if passes != "1" else []
+        store = RegionStore(boxes, src.frames, tmp) if boxes else None
+        frames = (f for _, f in iter_frames(src.path))
+        cleaned = remove_overlays_aged(frames, holes, mark=det.static, inpainter=inpainter, stats_out=stats)
+        written = _check_count(write_video(src, _kept(cleaned, store), output_path), src)
+        unseen = store.unseen(holes) if store is not None else 0.0
+        ran = store is not None and (passes == "2" or unseen >= BACKWARD_WHEN)
+        if ran:
+            backward(store, holes, inpainter=inpainter, settings=None)
+            invert = Inversion(det.static) if det.static is not None else None
+            frames = (f for _, f in iter_frames(src.path))
+            _check_count(write_video(src, merged(frames, store, invert), output_path), src)
     seconds = time.perf_counter() - t0
     st = stats[0] if stats else RemovalStats(written, 0, 0, 0, 0)
     result = CleanResult(
@@ -170,7 +204,8 @@ def clean_video(
         removal={"inverted": det.static is not None and bool((det.static.mask & ~det.static.opaque).any()),
                  "hole_pixels": st.hole_pixels, "from_neighbours": st.from_neighbours,
                  "from_previous_output": st.from_previous, "inpainted": st.from_inpainter,
-                 "inpainter": (inpainter or HarmonicInpainter()).name},
+                 "inpainter": inpainter.name,
+                 "backward_pass": {"unseen_share": round(unseen, 4), "ran": ran}},
     )  # fmt: skip
     if report_path is not None:
         write_text_atomic(report_path, json.dumps(result.as_dict(), indent=2, ensure_ascii=False))

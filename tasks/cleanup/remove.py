@@ -15,9 +15,12 @@ hole pixels (a logo, a subtitle line) padded by ``margin`` pixels. Per frame and
    hole does not line up (a cut, a flow failure) is dropped; the others get a colour offset matched on that
    ring. Each hole pixel takes the per-channel **median of its nearest few**
    aligned, unmasked candidates.
-3. What no frame shows comes from the previous *output* warped forward when it lines up (blended with a fresh
-   spatial fill: no flicker, yet it follows slow changes), else from the **spatial inpainter** (an
-   :class:`Inpainter`; by default a harmonic membrane fill, smoother than Telea) on the region's crop.
+3. What no frame shows comes from the previous *output* warped forward when it lines up — as it is where a
+   frame showed it and the mask has moved off it since, else blended with a fresh spatial fill (no flicker, yet
+   it follows slow changes) — else from the **spatial inpainter** (an :class:`Inpainter`; by default a harmonic
+   membrane fill, smoother than Telea) on the region's crop. Each output pixel's *age* says which (how many
+   frames ago what it shows was seen): :mod:`tasks.cleanup.twoway` runs a backward pass where many were not
+   seen now.
 4. A feathered seam: the fill's inner border is blended over two pixels.
 
 A frame's regions are independent (their boxes do not overlap): two threads fill them side by side.
@@ -41,6 +44,8 @@ import numpy as np
 from tasks.cleanup.detect import MarkEstimate, merge_overlapping
 
 Box = tuple[int, int, int, int]  # (y0, y1, x0, x1), half-open, full-frame coordinates
+SPATIAL = 255  # the age of a pixel painted now (no frame showed what is there) ...
+PAINTED = 128  # ... and ages from here up are painted pixels carried on; below, what a frame showed, carried
 
 # --------------------------------------------------------------------------------------------- inpainters
 
@@ -161,7 +166,7 @@ class HarmonicInpainter:
 # ------------------------------------------------------------------------------------------------- helpers
 
 
-class _Inversion:
+class Inversion:
     """A mark's see-through pixels as flat indices with their ``α·W`` and ``1/(1−α)``: built once per clip."""
 
     def __init__(self, mark: MarkEstimate) -> None:
@@ -182,7 +187,7 @@ class _Inversion:
 
 def invert_blend(frame: np.ndarray, mark: MarkEstimate) -> np.ndarray:
     """Undo ``I = α·W + (1−α)·B`` on the see-through pixels of ``mark``."""
-    return _Inversion(mark)(frame)
+    return Inversion(mark)(frame)
 
 
 def regions(hole: np.ndarray, margin: int) -> tuple[Box, ...]:
@@ -516,7 +521,8 @@ class RemovalSettings:
     flow_side: int = 256  # flow runs on region crops reduced to at most this many pixels a side
     flow_preset: str = "fast"  # DIS preset: "ultrafast", "fast" or "medium"
     tolerance: float = 10.0  # mean |difference| on the ring above which a source does not line up
-    carry: float = 0.8  # where no frame shows: weight of the warped previous output vs a fresh spatial fill
+    carry: float = 0.8  # weight of the warped previous output vs a fresh spatial fill where it was painted
+    keep_seen: int = PAINTED  # what a frame showed up to this many frames ago is carried at full weight
     workers: int = 2  # threads filling a frame's regions side by side (each region's work is its own)
 
 
@@ -536,6 +542,25 @@ def remove_overlays(
     see-through. About ``reach + 2`` whole frames are held (the current one, those ahead, the last output),
     plus region crops of ``reach`` written ones.
     """
+    for out, _ in remove_overlays_aged(
+        frames, holes, mark=mark, inpainter=inpainter, settings=settings, stats_out=stats_out
+    ):
+        yield out
+
+
+def remove_overlays_aged(
+    frames: Iterable[np.ndarray],
+    holes: Callable[[int], np.ndarray | None],
+    *,
+    mark: MarkEstimate | None = None,
+    inpainter: Inpainter | None = None,
+    settings: RemovalSettings | None = None,
+    stats_out: list[RemovalStats] | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """:func:`remove_overlays`, each frame with its *age* (uint8, full frame; ``None`` for a frame without
+    holes): per pixel, 0 where a frame showed what it holds, ``n`` < :data:`PAINTED` where that was carried ``n``
+    frames from the previous output, :data:`SPATIAL` where it was painted now, between where it was painted
+    earlier and carried."""
     cfg = settings or RemovalSettings()
     inpainter = inpainter or HarmonicInpainter()
     pool = ThreadPoolExecutor(cfg.workers, thread_name_prefix="fill") if cfg.workers > 1 else None
@@ -550,11 +575,12 @@ def _remove(
     frames: Iterable[np.ndarray], holes: Callable[[int], np.ndarray | None], mark: MarkEstimate | None,
     inpainter: Inpainter, cfg: RemovalSettings, stats_out: list[RemovalStats] | None,
     pool: ThreadPoolExecutor | None,
-) -> Iterator[np.ndarray]:  # fmt: skip
+) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:  # fmt: skip
+    """Cleaned frames with their age (see :func:`_fill_region`; ``None`` where a frame has no hole)."""
     flows = _Flows(cfg.flow_side, cfg.flow_preset, lambda j: _at(buf, j))
-    invert = _Inversion(mark) if mark is not None else None
+    invert = Inversion(mark) if mark is not None else None
     buf: deque[_Slot] = deque()
-    prev_out: np.ndarray | None = None
+    prev: tuple[np.ndarray, np.ndarray] | None = None  # the last output and its age
     counts = [0, 0, 0, 0, 0]
     last: tuple[np.ndarray, _Slot] | None = None  # the last frame's hole and slot: consecutive holes often match
     it = iter(frames)
@@ -584,12 +610,14 @@ def _remove(
         slot = buf[done - buf[0].index]
         counts[0] += 1
         assert slot.frame is not None
+        age = None
         if not slot.boxes:
             out = slot.frame
         else:
             out = slot.frame.copy()
+            age = np.zeros(out.shape[:2], np.uint8)
 
-            def fill(box: Box, slot: _Slot = slot, prev: np.ndarray | None = prev_out) -> tuple:
+            def fill(box: Box, slot: _Slot = slot, prev: tuple | None = prev) -> tuple:
                 mine = [0] * 5  # per region: the threads do not share a counter
                 return _fill_region(slot, box, buf, flows, prev, inpainter, cfg, mine), mine
 
@@ -597,11 +625,12 @@ def _remove(
             # independent; the largest goes first so two threads finish close together
             order = sorted(slot.boxes, key=lambda b: -(b[1] - b[0]) * (b[3] - b[2]))
             done_fills = pool.map(fill, order) if pool is not None and len(order) > 1 else map(fill, order)
-            for box, (region, mine) in zip(order, done_fills, strict=True):
+            for box, ((region, region_age), mine) in zip(order, done_fills, strict=True):
                 out[box[0] : box[1], box[2] : box[3]] = region
+                age[box[0] : box[1], box[2] : box[3]] = region_age
                 counts[1:] = [a + b for a, b in zip(counts[1:], mine[1:], strict=True)]
-        prev_out = out if slot.boxes else None
-        yield out
+        prev = (out, age) if age is not None else None
+        yield out, age
         # later frames (within reach) may take from this one: keep only the crops their regions need
         needed = {b for s in buf if done < s.index <= done + cfg.reach for b in s.boxes}
         slot.keep_only(needed)
@@ -624,6 +653,16 @@ def _make_slot(index: int, frame: np.ndarray, hole: np.ndarray | None, margin: i
         return _Slot(index, frame, (0, 0), np.zeros((0, 0), bool), ())
     y0, y1, x0, x1 = tight
     return _Slot(index, frame, (y0, x0), hole[y0:y1, x0:x1].copy(), regions(hole, margin))
+
+
+def _hidden_in_place(buf: deque[_Slot], slot: _Slot, box: Box, pixels: np.ndarray) -> np.ndarray:
+    """For the ``pixels`` (bool, crop size) of ``slot``'s region, whether every frame of the window hides them
+    where they are (row-major order)."""
+    hidden = np.ones(int(pixels.sum()), bool)
+    for s in buf:
+        if s.index != slot.index and s.crop(box) is not None:
+            hidden &= s.hole_in(box)[pixels]
+    return hidden
 
 
 def _choose_sources(
@@ -675,15 +714,19 @@ def _choose_sources(
 
 
 def _fill_region(
-    slot: _Slot, box: Box, buf: deque[_Slot], flows: _Flows, prev_out: np.ndarray | None,
+    slot: _Slot, box: Box, buf: deque[_Slot], flows: _Flows, prev: tuple[np.ndarray, np.ndarray] | None,
     inpainter: Inpainter, cfg: RemovalSettings, counts: list[int],
-) -> np.ndarray:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The region's filled crop and its *age*: per pixel, how many frames ago what it shows was seen (0: seen
+    now or in a source frame; n < :data:`PAINTED`: carried n frames from the previous output; :data:`SPATIAL`:
+    painted now; between: painted earlier and carried)."""
     cur = slot.crop(box)
     assert cur is not None
     hole = slot.hole_in(box)
     out = cur.copy()
+    age = np.zeros(hole.shape, np.uint8)
     if not hole.any():
-        return out
+        return out, age
     counts[1] += int(hole.sum())
     ring = _ring(hole, 4)
     # Only the hole and its ring are read from a warped source: warp just their bounding window (``part``, in
@@ -727,23 +770,36 @@ def _fill_region(
         out.reshape(-1, 3)[idx] = np.clip(med[got] + 0.5, 0, 255).astype(np.uint8)
         missing.ravel()[idx] = False
         counts[2] += int(got.sum())
-    if missing.any() and prev_out is not None and slot.index > 0 and cfg.carry > 0:
-        pcrop = prev_out[box[0] : box[1], box[2] : box[3]]
+    if missing.any() and prev is not None and slot.index > 0 and cfg.carry > 0:
+        pcrop = prev[0][box[0] : box[1], box[2] : box[3]]
         if prev_flow is None:
             prev_flow = flows.maps(slot.index, slot.index - 1, box, part)
         if prev_flow is not None:
             warped = _warp(pcrop, prev_flow).reshape(-1, 3)  # (window pixels, 3)
             diff = cur_ring - warped[ring_at]
             if len(ring_at) and float(np.mean(np.abs(diff))) <= cfg.tolerance * 0.6:
-                # Blend the propagated fill with a fresh spatial fill: stable, yet it follows slow changes.
+                # What a frame showed is carried as it is; what was painted is blended with a fresh spatial
+                # fill: stable, yet it follows slow changes (under a static mark on a still shot).
                 shift = np.median(diff, axis=0)
-                spatial = inpainter.fill(out, missing)
                 at_missing = np.flatnonzero(missing[py0:py1, px0:px1])
                 prop = np.clip(warped[at_missing].astype(np.float32) + shift, 0, 255)
-                out[missing] = (cfg.carry * prop + (1 - cfg.carry) * spatial[missing] + 0.5).astype(np.uint8)
+                page = cv2.remap(prev[1][box[0] : box[1], box[2] : box[3]], prev_flow, None, cv2.INTER_NEAREST,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=SPATIAL)  # fmt: skip
+                page = page.ravel()[at_missing].astype(np.int16)  # the carried pixels' ages a frame ago
+                seen = page < PAINTED
+                # only where the mask moves (some frame of the window shows the pixel in place): under a mark
+                # that stays put, "seen" pixels came in through the flow and go stale on a still shot
+                keep = (page < cfg.keep_seen) & ~_hidden_in_place(buf, slot, box, missing)
+                if not keep.all():
+                    spatial = inpainter.fill(out, missing)[missing]
+                    w = np.where(keep, 1.0, cfg.carry).astype(np.float32)[:, None]
+                    prop = w * prop + (1 - w) * spatial
+                out[missing] = (prop + 0.5).astype(np.uint8)
+                age[missing] = np.where(seen, np.minimum(page + 1, PAINTED - 1), np.minimum(page + 1, SPATIAL - 1))
                 counts[3] += int(missing.sum())
                 missing[:] = False
     if missing.any():
         out = inpainter.fill(out, missing)
+        age[missing] = SPATIAL
         counts[4] += int(missing.sum())
-    return _feather(out, hole)
+    return _feather(out, hole), age

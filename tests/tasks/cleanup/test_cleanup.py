@@ -128,6 +128,8 @@ def test_audio_frames_timing_and_tags_are_preserved(logos):
     assert _audio_packets(logos["src"]) == _audio_packets(logos["out"])
     assert (b.width, b.height, b.fps, b.time_base) == (a.width, a.height, a.fps, a.time_base)
     assert len(logos["cleaned"]) == len(logos["overlaid"]) == N
+    # the opaque badge hides what no frame shows: the backward pass ran, and the rewrite kept all of the above
+    assert logos["result"].removal["backward_pass"]["ran"]
     assert (b.color_primaries, b.colorspace) == (a.color_primaries, a.colorspace)
 
 
@@ -196,15 +198,18 @@ def test_bad_inputs_fail_with_clear_errors(logos, tmp_path):
     cv2.imwrite(str(small), np.full((10, 10), 255, np.uint8))
     with pytest.raises(CleanupError, match="10x10"):
         parse_watermark(str(small), src)
+    with pytest.raises(CleanupError, match="passes"):
+        clean_video(logos["src"], tmp_path / "o.mp4", passes="3")
     assert not (tmp_path / "o.mp4").exists()
 
 
 def test_user_box_is_removed(logos, tmp_path):
     out = tmp_path / "box.mp4"
-    clean_video(logos["src"], out, watermark="6,6,74,30", subtitles="none")
+    result = clean_video(logos["src"], out, watermark="6,6,74,30", subtitles="none", passes=1)
     cleaned = [f for _, f in iter_frames(out)]
     mask = logos["opaque"].mask
     assert _psnr(cleaned, logos["clean"], mask) > _psnr(logos["overlaid"], logos["clean"], mask) + 3
+    assert not result.removal["backward_pass"]["ran"]
 
 
 @pytest.mark.slow
