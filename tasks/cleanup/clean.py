@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +18,11 @@ from tasks.cleanup.errors import CleanupError
 from tasks.cleanup.remove import (
     HarmonicInpainter, Inpainter, RemovalSettings, RemovalStats, Inversion, remove_overlays_aged,
 )  # fmt: skip
-from tasks.cleanup.twoway import RegionStore, backward, clip_boxes, merged, store_dir
+from tasks.cleanup.twoway import RegionStore, backward, clip_boxes, merged, store_bytes, store_dir
 from tasks.cleanup.video_io import SourceVideo, iter_frames, open_source, write_video
 from tasks.media.files import write_text_atomic
+
+log = logging.getLogger("reelwright.cleanup")
 
 BACKWARD_WHEN = 0.02  # passes="auto": the share of hole pixels carried or painted that calls a backward pass
 _BOX = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*$")
@@ -126,13 +130,6 @@ def _holes(det: Detection, src: SourceVideo):  # noqa: ANN202 - returns the per-
     return holes
 
 
-def _kept(pairs, store: RegionStore | None):  # noqa: ANN001, ANN202 - (frame, age) pairs → frames
-    for i, (out, age) in enumerate(pairs):
-        if store is not None:
-            store.keep(i, out, age)
-        yield out
-
-
 def _check_count(written: int, src: SourceVideo) -> int:
     if written != src.frames:
         raise CleanupError(
@@ -185,14 +182,30 @@ def clean_video(
     inpainter = inpainter or HarmonicInpainter()
     with store_dir(output_path) as tmp:
         boxes = clip_boxes(holes, src.frames, RemovalSettings().margin) if passes != "1" else []
+        skipped = None
+        if boxes and store_bytes(boxes, src.frames) > 0.8 * shutil.disk_usage(tmp).free:
+            skipped = (f"the region crops of a backward pass need {store_bytes(boxes, src.frames) / 1e9:.1f} GB, "
+                       f"more than {Path(tmp).parent} has free")  # fmt: skip
+            log.warning("one pass only: %s", skipped)
+            boxes = []
         store = RegionStore(boxes, src.frames, tmp) if boxes else None
         frames = (f for _, f in iter_frames(src.path))
         cleaned = remove_overlays_aged(frames, holes, mark=det.static, inpainter=inpainter, stats_out=stats)
-        written = _check_count(write_video(src, _kept(cleaned, store), output_path), src)
-        unseen = store.unseen(holes) if store is not None else 0.0
-        ran = store is not None and (passes == "2" or unseen >= BACKWARD_WHEN)
-        if ran:
-            backward(store, holes, inpainter=inpainter, settings=None)
+        if store is None:  # one pass: streamed straight to the encoder
+            written = _check_count(write_video(src, (f for f, _ in cleaned), output_path), src)
+            unseen, ran = 0.0, False
+        else:  # the regions are kept; the frames are decoded again and written once the passes are done
+            written = 0
+            for f, age in cleaned:
+                if written >= src.frames:
+                    _check_count(written + 1, src)  # more frames than the header says: the error names it
+                store.keep(written, f, age)
+                written += 1
+            _check_count(written, src)
+            unseen = store.unseen(holes)
+            ran = passes == "2" or unseen >= BACKWARD_WHEN
+            if ran:
+                backward(store, holes, inpainter=inpainter, settings=None)
             invert = Inversion(det.static) if det.static is not None else None
             frames = (f for _, f in iter_frames(src.path))
             _check_count(write_video(src, merged(frames, store, invert), output_path), src)
@@ -205,7 +218,7 @@ def clean_video(
                  "hole_pixels": st.hole_pixels, "from_neighbours": st.from_neighbours,
                  "from_previous_output": st.from_previous, "inpainted": st.from_inpainter,
                  "inpainter": inpainter.name,
-                 "backward_pass": {"unseen_share": round(unseen, 4), "ran": ran}},
+                 "backward_pass": {"unseen_share": round(unseen, 4), "ran": ran, "skipped": skipped}},
     )  # fmt: skip
     if report_path is not None:
         write_text_atomic(report_path, json.dumps(result.as_dict(), indent=2, ensure_ascii=False))

@@ -39,6 +39,11 @@ def clip_boxes(holes: Callable[[int], np.ndarray | None], frames: int, margin: i
     return sorted(tuple(b) for b in boxes)  # type: ignore[misc]
 
 
+def store_bytes(boxes: list[Box], frames: int) -> int:
+    """The disk space a :class:`RegionStore` of ``boxes`` takes for ``frames`` frames."""
+    return 4 * frames * sum((y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in boxes)
+
+
 class RegionStore:
     """Per box, the forward output's crop (``frames × h × w × 3``) and age (``frames × h × w``), memory-mapped."""
 

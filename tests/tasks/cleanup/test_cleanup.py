@@ -242,3 +242,15 @@ def test_tears_of_steel_semi_transparent_mark_is_recovered(tmp_path):
     est = estimate_blend(src, detect_static_marks(src))
     inverted = [invert_blend(f, est) for f in frames]
     assert _psnr(inverted, clean, layer.mask) > 25
+
+
+def test_no_backward_pass_without_the_disk_space_for_it(logos, tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**6, 10**6 - 1000, 1000))
+    result = clean_video(logos["src"], tmp_path / "o.mp4", subtitles="none", passes=2)
+    assert not result.removal["backward_pass"]["ran"]
+    assert "GB" in result.removal["backward_pass"]["skipped"]
+    assert len([f for _, f in iter_frames(tmp_path / "o.mp4")]) == N
