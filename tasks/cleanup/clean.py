@@ -199,13 +199,13 @@ def clean_video(
             for f, age in cleaned:
                 if written >= src.frames:
                     _check_count(written + 1, src)  # more frames than the header says: the error names it
-                store.keep(written, f, age)
+                store.keep(written, f, age, holes(written) if age is not None else None)
                 written += 1
             _check_count(written, src)
-            unseen = store.unseen(holes)
+            unseen = store.unseen()
             ran = passes == "2" or unseen >= BACKWARD_WHEN
             if ran:
-                backward(store, holes, inpainter=inpainter, settings=None)
+                backward(store, inpainter=inpainter, settings=None)
             invert = Inversion(det.static) if det.static is not None else None
             frames = (f for _, f in iter_frames(src.path))
             _check_count(write_video(src, merged(frames, store, invert), output_path), src)

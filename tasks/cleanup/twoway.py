@@ -14,6 +14,7 @@ Only the regions' boxes are kept (merged across the clip, four bytes a pixel a f
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -40,40 +41,47 @@ def clip_boxes(holes: Callable[[int], np.ndarray | None], frames: int, margin: i
 
 
 def store_bytes(boxes: list[Box], frames: int) -> int:
-    """The disk space a :class:`RegionStore` of ``boxes`` takes for ``frames`` frames."""
-    return 4 * frames * sum((y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in boxes)
+    """The disk space a :class:`RegionStore` of ``boxes`` takes for ``frames`` frames (about)."""
+    return frames * sum(4 * (y1 - y0) * (x1 - x0) + (y1 - y0) * (x1 - x0) // 8 + 1 for y0, y1, x0, x1 in boxes)
 
 
 class RegionStore:
-    """Per box, the forward output's crop (``frames × h × w × 3``) and age (``frames × h × w``), memory-mapped."""
+    """Per box and frame, memory-mapped: the forward output's crop (``h × w × 3``), its age (``h × w``) and
+    the hole (``h × w`` bits)."""
 
     def __init__(self, boxes: list[Box], frames: int, directory: str | Path) -> None:
         self.boxes = boxes
         self.frames = frames
         self.out: list[np.memmap] = []
         self.age: list[np.memmap] = []
+        self.holes: list[np.memmap] = []
         for k, (y0, y1, x0, x1) in enumerate(boxes):
             shape = (frames, y1 - y0, x1 - x0)
             self.out.append(np.memmap(Path(directory) / f"out{k}.u8", np.uint8, "w+", shape=(*shape, 3)))
             self.age.append(np.memmap(Path(directory) / f"age{k}.u8", np.uint8, "w+", shape=shape))
+            bits = -(-(y1 - y0) * (x1 - x0) // 8)
+            self.holes.append(np.memmap(Path(directory) / f"hole{k}.bits", np.uint8, "w+", shape=(frames, bits)))
+        self.hole_pixels = 0
+        self.unseen_pixels = 0
 
-    def keep(self, i: int, out: np.ndarray, age: np.ndarray | None) -> None:
+    def keep(self, i: int, out: np.ndarray, age: np.ndarray | None, hole: np.ndarray | None) -> None:
+        """Frame ``i`` of the forward pass: its output, the output's age and the frame's hole (full frame)."""
         for k, (y0, y1, x0, x1) in enumerate(self.boxes):
             self.out[k][i] = out[y0:y1, x0:x1]
             self.age[k][i] = 0 if age is None else age[y0:y1, x0:x1]
-
-    def unseen(self, holes: Callable[[int], np.ndarray | None]) -> float:
-        """The share of hole pixels (all frames) the forward pass carried or painted."""
-        old = total = 0
-        for k, (y0, y1, x0, x1) in enumerate(self.boxes):
-            for i in range(self.frames):
-                hole = holes(i)
-                if hole is None:
-                    continue
+            if hole is not None and age is not None:
                 h = hole[y0:y1, x0:x1]
-                total += int(h.sum())
-                old += int(np.count_nonzero(self.age[k][i][h]))
-        return old / total if total else 0.0
+                self.holes[k][i] = np.packbits(h, axis=None)
+                self.hole_pixels += int(h.sum())
+                self.unseen_pixels += int(np.count_nonzero(self.age[k][i][h]))
+
+    def hole(self, k: int, i: int) -> np.ndarray:
+        y0, y1, x0, x1 = self.boxes[k]
+        return np.unpackbits(self.holes[k][i], count=(y1 - y0) * (x1 - x0)).reshape(y1 - y0, x1 - x0).astype(bool)
+
+    def unseen(self) -> float:
+        """The share of hole pixels (all frames) the forward pass carried or painted."""
+        return self.unseen_pixels / self.hole_pixels if self.hole_pixels else 0.0
 
     def paste(self, i: int, frame: np.ndarray) -> np.ndarray:
         out = frame.copy()
@@ -83,31 +91,42 @@ class RegionStore:
 
 
 def backward(
-    store: RegionStore, holes: Callable[[int], np.ndarray | None], *, inpainter: Inpainter | None,
-    settings: RemovalSettings | None, stats_out: list[RemovalStats] | None = None,
+    store: RegionStore, *, inpainter: Inpainter | None, settings: RemovalSettings | None,
+    stats_out: list[RemovalStats] | None = None,
 ) -> None:  # fmt: skip
-    """Run the removal over each box's crops in reverse and merge it into ``store`` by age (in place)."""
+    """Run the removal over each box's crops in reverse and merge it into ``store`` by age (in place); the
+    boxes are independent and run side by side."""
+    with ThreadPoolExecutor(2, thread_name_prefix="backward") as pool:
+        for done in [pool.submit(_backward_box, store, k, inpainter, settings, stats_out)
+                     for k in range(len(store.boxes))]:  # fmt: skip
+            done.result()
+
+
+def _backward_box(
+    store: RegionStore, k: int, inpainter: Inpainter | None, settings: RemovalSettings | None,
+    stats_out: list[RemovalStats] | None,
+) -> None:  # fmt: skip
+    """One box of :func:`backward`: frame ``j`` of the reversed run is frame ``n - 1 - j`` of the clip."""
     n = store.frames
-    for k, (y0, y1, x0, x1) in enumerate(store.boxes):
 
-        def hole_b(j: int, y0: int = y0, y1: int = y1, x0: int = x0, x1: int = x1) -> np.ndarray | None:
-            h = holes(n - 1 - j)
-            return None if h is None or not h[y0:y1, x0:x1].any() else h[y0:y1, x0:x1]
+    def hole_b(j: int) -> np.ndarray | None:
+        h = store.hole(k, n - 1 - j)
+        return h if h.any() else None
 
-        # the forward output is the input: outside the holes it is the (inverted) frame, inside it is not read
-        crops = (np.array(store.out[k][n - 1 - j]) for j in range(n))
-        for j, (b, b_age) in enumerate(
-            remove_overlays_aged(crops, hole_b, inpainter=inpainter, settings=settings, stats_out=stats_out)
-        ):
-            if b_age is None:
-                continue
-            i = n - 1 - j
-            a, a_age = store.out[k][i], store.age[k][i]
-            wa = 1.0 / (1.0 + a_age.astype(np.float32)) ** 2
-            wb = 1.0 / (1.0 + b_age.astype(np.float32)) ** 2
-            w = (wa / (wa + wb))[..., None]
-            store.out[k][i] = (w * a + (1 - w) * b + 0.5).astype(np.uint8)
-            store.age[k][i] = np.minimum(a_age, b_age)
+    # the forward output is the input: outside the holes it is the (inverted) frame, inside it is not read
+    crops = (np.array(store.out[k][n - 1 - j]) for j in range(n))
+    for j, (b, b_age) in enumerate(
+        remove_overlays_aged(crops, hole_b, inpainter=inpainter, settings=settings, stats_out=stats_out)
+    ):
+        if b_age is None:
+            continue
+        i = n - 1 - j
+        a, a_age = store.out[k][i], store.age[k][i]
+        wa = 1.0 / (1.0 + a_age.astype(np.float32)) ** 2
+        wb = 1.0 / (1.0 + b_age.astype(np.float32)) ** 2
+        w = (wa / (wa + wb))[..., None]
+        store.out[k][i] = (w * a + (1 - w) * b + 0.5).astype(np.uint8)
+        store.age[k][i] = np.minimum(a_age, b_age)
 
 
 def merged(frames: Iterable[np.ndarray], store: RegionStore, invert: Callable[[np.ndarray], np.ndarray] | None

@@ -46,11 +46,11 @@ def test_the_backward_pass_fills_what_only_later_frames_show(slow_pan, tmp_path)
     store = RegionStore(clip_boxes(_hole, N, cfg.margin), N, tmp_path)
     forward = []
     for i, (out, age) in enumerate(remove_overlays_aged(iter(inp), _hole, settings=cfg)):
-        store.keep(i, out, age)
+        store.keep(i, out, age, _hole(i))
         forward.append(out)
-    unseen = store.unseen(_hole)
+    unseen = store.unseen()
     painted = int((store.age[0] == SPATIAL).sum())
-    backward(store, _hole, inpainter=None, settings=cfg)
+    backward(store, inpainter=None, settings=cfg)
     both = [store.paste(i, f) for i, f in enumerate(inp)]
 
     early = slice(0, 30)  # the frames whose hole still holds pixels no frame up to 24 ahead shows
