@@ -658,11 +658,13 @@ def _make_slot(index: int, frame: np.ndarray, hole: np.ndarray | None, margin: i
 def _hidden_in_place(buf: deque[_Slot], slot: _Slot, box: Box, pixels: np.ndarray) -> np.ndarray:
     """For the ``pixels`` (bool, crop size) of ``slot``'s region, whether every frame of the window hides them
     where they are (row-major order)."""
-    hidden = np.ones(int(pixels.sum()), bool)
+    hidden = np.ones(pixels.shape, bool)
+    done: set[int] = set()  # frames of one static mark or one held cue share their hole: AND each once
     for s in buf:
-        if s.index != slot.index and s.crop(box) is not None:
-            hidden &= s.hole_in(box)[pixels]
-    return hidden
+        if s.index != slot.index and id(s.hole) not in done and s.crop(box) is not None:
+            done.add(id(s.hole))
+            hidden &= s.hole_in(box)
+    return hidden[pixels]
 
 
 def _choose_sources(
