@@ -8,7 +8,8 @@ the true mask*: PSNR, SSIM, temporal flicker (mean |frame difference| inside the
 original's), and throughput. Ours runs with automatic detection (it is not given the mask); the peers are
 given the true mask or its bounding box. "ours_true_mask" is our removal given the same (1 px grown) true mask
 as the Telea peer (the see-through logo's blend estimated from it, the opaque logo all opaque), so removal is
-measured apart from detection; "ours_one_pass" is ours with ``passes=1`` (no backward pass). For the see-through logo, "inversion_oracle" (not a peer) undoes the blend with
+measured apart from detection; "ours_two_pass" is ours with ``passes="auto"`` (a backward pass where the
+forward one carried or painted). For the see-through logo, "inversion_oracle" (not a peer) undoes the blend with
 the *true* alpha and colour and writes it as ours does: the ceiling of blend inversion on this input.
 Detection IoU and false-positive area on the untouched clean clips are measured too, and the 720p throughput
 of ours, end to end and split into detection and removal (decode + remove + encode + mux, given the
@@ -258,8 +259,8 @@ def bench_clip(name: str, clean: Path, tmp: Path) -> dict:
             "ffmpeg_delogo": lambda: run_delogo(inp, work / "ffmpeg_delogo.mp4", union),
             "ffmpeg_removelogo": lambda: run_removelogo(inp, work / "ffmpeg_removelogo.mp4", union, work),
             "opencv_telea_true_mask": lambda: run_telea(inp, work / "opencv_telea_true_mask.mp4", masks, fps),
-            "ours_one_pass": lambda: clean_video(
-                inp, work / "ours_one_pass.mp4", passes=1, **spec["ours"]
+            "ours_two_pass": lambda: clean_video(
+                inp, work / "ours_two_pass.mp4", passes="auto", **spec["ours"]
             ),
             "ours_true_mask": lambda: clean_video(
                 inp, work / "ours_true_mask.mp4",
@@ -269,7 +270,7 @@ def bench_clip(name: str, clean: Path, tmp: Path) -> dict:
         if see_through(spec):
             methods["inversion_oracle"] = lambda: run_oracle_inversion(inp, work / "inversion_oracle.mp4",
                                                                        spec["layers"])  # fmt: skip
-        ours = ("ours", "ours_one_pass", "ours_true_mask", "inversion_oracle")  # not peers
+        ours = ("ours", "ours_two_pass", "ours_true_mask", "inversion_oracle")  # not peers
         for method, fn in methods.items():
             try:
                 seconds = timed(fn)
@@ -363,7 +364,8 @@ def throughput_720p(clean: Path, tmp: Path) -> dict:
     result: list = []
     remove_seconds = timed(lambda: result.append(clean_video(inp, tmp / "720p_out.mp4", detection=det)))
     remove_cpu = cpu_seconds() - c
-    one_pass_seconds = timed(lambda: clean_video(inp, tmp / "720p_one_pass.mp4", detection=det, passes=1))
+    two_pass_seconds = timed(lambda: result.append(
+        clean_video(inp, tmp / "720p_two_pass.mp4", detection=det, passes="auto")))  # fmt: skip
     seconds = detect_seconds + remove_seconds
     rate = float(src.fps)
     return {"frames": frames, "load_avg_1m_at_start": round(load, 2), "seconds": round(seconds, 2),
@@ -372,12 +374,12 @@ def throughput_720p(clean: Path, tmp: Path) -> dict:
             "removal_seconds": round(remove_seconds, 2), "removal_cpu_seconds": round(remove_cpu, 2),
             "removal_fps": round(frames / remove_seconds, 2),
             "removal_realtime_ratio": round(frames / remove_seconds / rate, 3),
-            "backward_pass": result[0].removal["backward_pass"],
-            "one_pass_removal_seconds": round(one_pass_seconds, 2),
-            "one_pass_realtime_ratio": round(frames / (detect_seconds + one_pass_seconds) / rate, 3),
+            "two_pass_backward": result[1].removal["backward_pass"],
+            "two_pass_removal_seconds": round(two_pass_seconds, 2),
+            "two_pass_realtime_ratio": round(frames / (detect_seconds + two_pass_seconds) / rate, 3),
             "removal_note": "decode + remove + encode + mux given the detection (clean_video(detection=...));"
-                            " CPU seconds: this process's and its ffmpeg children's, all threads; one_pass: the"
-                            " same with passes=1 (no backward pass)",
+                            " CPU seconds: this process's and its ffmpeg children's, all threads; two_pass: the"
+                            " same with passes='auto' (a backward pass where the forward one carried or painted)",
             "detection_summary": det.summary()["static"]}  # fmt: skip
 
 
@@ -464,8 +466,8 @@ def targets(r: dict) -> dict:
         t["720p throughput >= 0.5x real time"] = {"measured": ratio, "met": ratio >= 0.5}
         rr = r["throughput_720p"]["removal_realtime_ratio"]
         t["720p removal alone (given the detection) >= 0.5x real time"] = {"measured": rr, "met": rr >= 0.5}
-        one = r["throughput_720p"]["one_pass_realtime_ratio"]
-        t["720p throughput with passes=1 >= 0.5x real time"] = {"measured": one, "met": one >= 0.5}
+        two = r["throughput_720p"]["two_pass_realtime_ratio"]
+        t["720p throughput with passes=auto >= 0.5x real time"] = {"measured": two, "met": two >= 0.5}
     return t
 
 

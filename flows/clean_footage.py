@@ -19,7 +19,7 @@ TASK = {"cache_policy": NO_CACHE, "persist_result": False}
 @task(name="clean-clip", **TASK)
 def clean_clip(
     input_path: str, output_path: str, watermark: str | None, subtitles: str | None, report: bool,
-    passes: str = "auto",
+    passes: str = "1",
 ) -> dict:
     report_path = Path(output_path).with_suffix(".report.json") if report else None
     return clean_video(
@@ -34,7 +34,7 @@ def clean_footage(
     watermark: str | None = "auto",
     subtitles: str | None = "auto",
     report: bool = True,
-    passes: str = "auto",
+    passes: str = "1",
 ) -> dict:
     """Clean every clip; return ``{"done": [...results], "failed": [{"input", "error"}]}``."""
     done: list[dict] = []

@@ -16,8 +16,8 @@ def clean(
     report: Path | None = typer.Option(None, help="Write a JSON report of what was found and removed."),
     moving: bool = typer.Option(False, help="Also look for marks that jump between positions (per-segment)."),
     passes: str = typer.Option(
-        "auto", help="auto | 1 | 2: a second, backward pass fills what only later frames show (auto: where the "
-        "first pass had to carry or paint; it about doubles the time)."
+        "1", help="1 | auto | 2: a second, backward pass fills what only later frames show (a caption over a "
+        "whole handheld shot); auto: where the first pass had to carry or paint. It about doubles the time."
     ),
 ) -> None:
     """Remove watermarks, logos and burned-in subtitles; audio, timing, rotation and colour tags are kept."""

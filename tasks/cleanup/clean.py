@@ -150,14 +150,15 @@ def clean_video(
     band: tuple[float, float] | None = None,
     moving: bool = False,
     detection: Detection | None = None,
-    passes: str | int = "auto",
+    passes: str | int = 1,
 ) -> CleanResult:
     """Remove watermarks/logos and burned-in subtitles from ``input_path`` into ``output_path`` (atomic).
 
     ``detection`` skips detection and removes what it holds (e.g. a detection made once and reviewed);
-    ``watermark``, ``subtitles``, ``band`` and ``moving`` are then not used. ``passes``: ``"auto"`` runs a
-    backward pass (:mod:`tasks.cleanup.twoway`) when the forward removal carried or painted at least
-    :data:`BACKWARD_WHEN` of the hole pixels, then writes the video again; ``1`` never does, ``2`` always.
+    ``watermark``, ``subtitles``, ``band`` and ``moving`` are then not used. ``passes``: ``1`` (the default)
+    removes in one forward pass; ``"auto"`` adds a backward pass (:mod:`tasks.cleanup.twoway`) when the forward
+    one carried or painted at least :data:`BACKWARD_WHEN` of the hole pixels, ``2`` always (about twice the
+    time; what only frames later than the forward window show is then filled from them).
     """
     t0 = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)

@@ -70,7 +70,7 @@ def logos(tmp_path_factory):
     frames = [f for f, _ in overlay_frames(iter(clean), FPS, layers=(semi, opaque))]
     src = _write(tmp / "logos.mp4", frames, audio=True)
     out = tmp / "logos.clean.mp4"
-    result = clean_video(src, out, subtitles="none", report_path=tmp / "report.json")
+    result = clean_video(src, out, subtitles="none", report_path=tmp / "report.json", passes="auto")
     cleaned = [f for _, f in iter_frames(out)]
     return {"tmp": tmp, "clean": clean, "semi": semi, "opaque": opaque, "src": src, "out": out,
             "result": result, "cleaned": cleaned, "overlaid": frames}  # fmt: skip
@@ -205,7 +205,7 @@ def test_bad_inputs_fail_with_clear_errors(logos, tmp_path):
 
 def test_user_box_is_removed(logos, tmp_path):
     out = tmp_path / "box.mp4"
-    result = clean_video(logos["src"], out, watermark="6,6,74,30", subtitles="none", passes=1)
+    result = clean_video(logos["src"], out, watermark="6,6,74,30", subtitles="none")
     cleaned = [f for _, f in iter_frames(out)]
     mask = logos["opaque"].mask
     assert _psnr(cleaned, logos["clean"], mask) > _psnr(logos["overlaid"], logos["clean"], mask) + 3
