@@ -8,14 +8,15 @@ same removal over the clip in reverse (on the region crops the forward pass kept
 frame shows is carried back; each pixel then takes the two passes weighted by how recently what they show was
 seen (its *age*, ``1 / (1 + age)²``): a pixel one pass saw now and the other painted takes the seen one.
 
-Only the regions' boxes are kept (merged across the clip, four bytes a pixel a frame, in memory-mapped files).
+Only the regions' boxes are kept (merged across the clip, four bytes and a bit a pixel a frame, in memory-mapped
+files beside the output).
 """
 
 from __future__ import annotations
 
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
