@@ -24,6 +24,10 @@ from functools import lru_cache
 
 import numpy as np
 
+# The package first, then its submodule: a shot-render thread may be importing the package (whose __init__
+# imports dsp) at the same moment; importing dsp directly would take dsp's import lock and then wait for the
+# package's, while that thread holds the package's and waits for dsp's (a _DeadlockError seen in CI).
+import tasks.audio.sfx  # noqa: F401, I001
 from tasks.audio.sfx.dsp import RATE, bandpass, brown, highpass, loop_seamless, lowpass, pink, smooth_random
 
 LOOP_SECONDS = 6.0
