@@ -522,7 +522,6 @@ class RemovalSettings:
     flow_preset: str = "fast"  # DIS preset: "ultrafast", "fast" or "medium"
     tolerance: float = 10.0  # mean |difference| on the ring above which a source does not line up
     carry: float = 0.8  # weight of the warped previous output vs a fresh spatial fill where it was painted
-    keep_seen: int = PAINTED  # what a frame showed up to this many frames ago is carried at full weight
     workers: int = 2  # threads filling a frame's regions side by side (each region's work is its own)
 
 
@@ -791,7 +790,7 @@ def _fill_region(
                 seen = page < PAINTED
                 # only where the mask moves (some frame of the window shows the pixel in place): under a mark
                 # that stays put, "seen" pixels came in through the flow and go stale on a still shot
-                keep = (page < cfg.keep_seen) & ~_hidden_in_place(buf, slot, box, missing)
+                keep = seen & ~_hidden_in_place(buf, slot, box, missing) if seen.any() else seen
                 if not keep.all():
                     spatial = inpainter.fill(out, missing)[missing]
                     w = np.where(keep, 1.0, cfg.carry).astype(np.float32)[:, None]
