@@ -987,17 +987,18 @@ def detect(
     held_step = max(1, src.frames // 120, -(-src.frames * src.height * src.width * 3 // KEEP_BYTES))
     step = 1 if scan is not None else math.gcd(stats_step, held_step) if stats is not None else held_step
     if scan is not None or held is not None:  # (held is there whenever stats are)
-        # the subtitle scan runs in a second thread, frames in order (OpenCV and NumPy release the GIL): both
-        # cores work while the persistence sums take the main one
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="subtitle-scan") as pool:
+        # the subtitle scan and the persistence sums each run in a thread of their own, frames in order (OpenCV
+        # and NumPy release the GIL), while the main one decodes (720p bench clip: detection 2.5-2.6 → 2.2 s)
+        with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="subtitle-scan") as pool,
+              ThreadPoolExecutor(max_workers=1, thread_name_prefix="persistence") as sums):  # fmt: skip
             pending: deque[Future] = deque()
             for i, frame in iter_frames(src.path, step=step):
                 if scan is not None:
                     pending.append(pool.submit(scan.add, frame))
-                    while len(pending) > 8:
-                        pending.popleft().result()
                 if stats is not None and i % stats_step == 0:
-                    stats.add(frame)
+                    pending.append(sums.submit(stats.add, frame))  # in order: the same sums as in line
+                while len(pending) > 12:
+                    pending.popleft().result()
                 if held is not None and i % held_step == 0:
                     held.append(frame)
             for job in pending:
