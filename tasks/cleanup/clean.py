@@ -7,13 +7,15 @@ import logging
 import re
 import shutil
 import time
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from tasks.cleanup.detect import Detection, detect
+from tasks.cleanup.detect import Detection, detect_keeping_frames
 from tasks.cleanup.errors import CleanupError
 from tasks.cleanup.remove import (
     HarmonicInpainter, Inpainter, RemovalSettings, RemovalStats, Inversion, remove_overlays_aged,
@@ -130,6 +132,14 @@ def _holes(det: Detection, src: SourceVideo):  # noqa: ANN202 - returns the per-
     return holes
 
 
+def _drain(frames: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """``frames`` in order, each let go once taken (the list is emptied at once)."""
+    ahead = deque(frames)
+    frames.clear()
+    while ahead:
+        yield ahead.popleft()
+
+
 def _check_count(written: int, src: SourceVideo) -> int:
     if written != src.frames:
         raise CleanupError(
@@ -173,9 +183,11 @@ def clean_video(
             hint="auto (a backward pass where the forward one had to carry or paint), 1 or 2",
         )  # fmt: skip
     src = open_source(input_path)
+    decoded: list[np.ndarray] | None = None  # the detection's frames, when it held every one (a short clip)
     if detection is None:
         wm = parse_watermark(watermark, src)
-        det = detect(input_path, watermark=wm, subtitles=subtitles, band=band, moving=moving)
+        det, decoded = detect_keeping_frames(input_path, watermark=wm, subtitles=subtitles, band=band,
+                                             moving=moving)  # fmt: skip
     else:
         det = detection
     stats: list[RemovalStats] = []
@@ -190,7 +202,7 @@ def clean_video(
             log.warning("one pass only: %s", skipped)
             boxes = []
         store = RegionStore(boxes, src.frames, tmp) if boxes else None
-        frames = (f for _, f in iter_frames(src.path))
+        frames = _drain(decoded) if decoded is not None else (f for _, f in iter_frames(src.path))
         cleaned = remove_overlays_aged(frames, holes, mark=det.static, inpainter=inpainter, stats_out=stats)
         if store is None:  # one pass: streamed straight to the encoder
             written = _check_count(write_video(src, (f for f, _ in cleaned), output_path), src)

@@ -949,6 +949,14 @@ def detect(
     path: str | Path, *, watermark: str | np.ndarray | None = "auto", subtitles: str | None = "auto",
     moving: bool = False, band: tuple[float, float] | None = None,
 ) -> Detection:  # fmt: skip
+    """Everything to remove from ``path``: :func:`detect_keeping_frames` without the frames."""
+    return detect_keeping_frames(path, watermark=watermark, subtitles=subtitles, moving=moving, band=band)[0]
+
+
+def detect_keeping_frames(
+    path: str | Path, *, watermark: str | np.ndarray | None = "auto", subtitles: str | None = "auto",
+    moving: bool = False, band: tuple[float, float] | None = None,
+) -> tuple[Detection, list[np.ndarray] | None]:  # fmt: skip
     """Everything to remove from ``path``, in one decode of the clip (plus one more for ``moving``).
 
     ``watermark`` is ``"auto"`` (detect), ``None``/``"none"`` (skip) or a user mask (bool array, full frame);
@@ -957,6 +965,8 @@ def detect(
     landscape frame, and everything below the top 10 % of a portrait one (social captions sit mid-frame).
     Every frame feeds the subtitle scan, every ``frames // STATS_FRAMES``-th the persistence statistics, and every
     ``frames // 120``-th (fewer where they would pass :data:`KEEP_BYTES`) is held for the blend estimate.
+    Returns the detection and, where every frame was held (a clip of up to ~10 s that fits in
+    :data:`KEEP_BYTES`), the decoded frames, so the removal need not decode them again; else ``None``.
     """
     src = open_source(path)
     if band is None:
@@ -1016,4 +1026,5 @@ def detect(
     track = None
     if scan is not None:
         track = _subtitle_track(scan, min_cue_seconds=MIN_CUE_SECONDS, whole_band=subtitles == "band")
-    return Detection(static, moving_marks, track)
+    every = held is not None and step == 1 and held_step == 1
+    return Detection(static, moving_marks, track), held if every else None

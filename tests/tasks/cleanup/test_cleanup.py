@@ -123,6 +123,29 @@ def _audio_packets(path: Path) -> str:
     return h.hexdigest()
 
 
+def test_a_short_clip_is_decoded_once_for_detection_and_removal(logos, tmp_path, monkeypatch):
+    """Detection held every frame of this 3 s clip: the removal takes them instead of decoding the clip again,
+    and removes exactly what it removes from a fresh decode."""
+    import tasks.cleanup.clean as clean_module
+    import tasks.cleanup.detect as detect_module
+
+    decodes: list[str] = []
+    for module in (clean_module, detect_module):
+
+        def counting(path, *, step=1, real=module.iter_frames, name=module.__name__):  # noqa: ANN001, ANN202
+            decodes.append(name)
+            return real(path, step=step)
+
+        monkeypatch.setattr(module, "iter_frames", counting)
+    once = clean_video(logos["src"], tmp_path / "once.mp4", subtitles="none")
+    assert decodes == ["tasks.cleanup.detect"]
+    monkeypatch.undo()
+    det = detect_module.detect(logos["src"], subtitles="none")
+    again = clean_video(logos["src"], tmp_path / "again.mp4", detection=det)
+    assert once.frames == again.frames == N
+    assert once.removal == again.removal and once.removal["hole_pixels"] > 0
+
+
 def test_audio_frames_timing_and_tags_are_preserved(logos):
     a, b = open_source(logos["src"]), open_source(logos["out"])
     assert _audio_packets(logos["src"]) == _audio_packets(logos["out"])
