@@ -776,6 +776,20 @@ def subtitle_candidates(
                 continue
             keep[ty : ty + sh, tx : tx + sw] |= s
             conf = max(conf, min(1.0, pieces / 6.0) * min(1.0, density / 0.15))
+    if keep.any():
+        # The dots of i and j, diacritics (é, ñ, ä, й, ё) and loose parts of CJK glyphs sit apart from their
+        # letters, further than the line's closing reaches: stroke pieces at most 2·lh a side within lh above or
+        # below a kept line's strokes are text too. Bench: the i-dots of tears_of_steel's Latin cue were left,
+        # bright, in every frame (missed true pixels 1.3 % → 0.08 %); PSNR tears Latin 21.44 → 22.04 dB, CJK
+        # 20.62 → 21.80, carphone (176x144, where 2·lh is 6 px) Latin 23.54 → 23.53, CJK 22.45 → 22.25. Pieces
+        # of ≤ lh, or within lh/2, gained less (tears Latin 22.12 / 21.63, CJK 20.71 / 20.67).
+        pieces_n, pieces, box, _ = cv2.connectedComponentsWithStats((strokes & ~keep).astype(np.uint8))
+        small = (box[:, 2] <= 2 * lh) & (box[:, 3] <= 2 * lh)
+        small[0] = False
+        near = cv2.dilate(keep.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (3, 2 * lh + 1)))
+        touching = np.zeros(pieces_n, bool)
+        touching[np.unique(pieces[near.astype(bool)])] = True
+        keep |= (small & touching)[pieces]
     full[y0:y1] = keep
     return full, conf
 

@@ -534,3 +534,28 @@ def test_subtitle_masks_reach_over_the_dark_outline_not_past_it(tmp_path):
     # reach all round (measured 0.007 of the mask beyond; 0.14 when every stroke was grown by that reach)
     assert beyond / found_px < 0.05, beyond / found_px
     assert covered / truth_px > 0.95, covered / truth_px
+
+
+def test_dots_and_diacritics_are_part_of_the_subtitle_mask(tmp_path):
+    """The dots of i and j and accents (é, à, ё, й) sit apart from their letters: the mask takes them with the
+    line. Measured: 0.9 % of the true text pixels left out (the "J" of one line's ", Jim"), 7.0 % before the
+    pieces near a line were taken (every dot and accent, bright in every frame of its cue)."""
+    w, h = 640, 360
+    out = tmp_path / "clean.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", f"mandelbrot=size={w}x{h}:rate=24:start_scale=0.5", "-frames:v", "48",
+                "-c:v", "libx264", "-crf", "8", "-pix_fmt", "yuv420p", out])  # fmt: skip
+    clean = [f for _, f in iter_frames(out)]
+    lines = ("I will finish it in time, Jim", "Il a déjà été ici, Inès", "Ещё йогурт, Фёдор?")
+    pairs = list(overlay_frames(iter(clean), FPS, subtitles=SubtitleTrackSpec(lines, cue_seconds=0.7)))
+    src = tmp_path / "subs.mp4"
+    with FrameWriter(src, width=w, height=h, fps=FPS, encoding=LOSSLESS) as wr:
+        for f, _ in pairs:
+            wr.write(f)
+    track = detect_subtitles(open_source(src))
+    missed = truth_px = 0
+    for i, (_, truth) in enumerate(pairs):
+        found = track.mask(i)
+        found = np.zeros_like(truth) if found is None else found
+        missed += (truth & ~found).sum()
+        truth_px += truth.sum()
+    assert truth_px > 0 and missed / truth_px < 0.02, missed / truth_px
