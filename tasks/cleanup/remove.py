@@ -731,6 +731,14 @@ def _choose_sources(
     hp = hole
     need = np.zeros(int(hp.sum()), np.int32)
     chosen: list[_Slot] = []
+    seen: dict[int, np.ndarray] = {}  # frames of one static mark or one held cue share their hole: index it once
+
+    def showing(s: _Slot) -> np.ndarray:
+        out = seen.get(id(s.hole))
+        if out is None:
+            out = seen[id(s.hole)] = ~s.hole_in(box)[hp]
+        return out
+
     # First the nearest frames that each show much of what no chosen frame shows yet (the gap between two cues,
     # the far side of a pan): neighbours whose masks differ only at the edges (a subtitle's per-frame strokes)
     # must not use up the sources before them.
@@ -738,7 +746,7 @@ def _choose_sources(
         uncovered = need == 0
         if len(chosen) >= cfg.sources or not uncovered.any():
             break
-        shows = ~s.hole_in(box)[hp]
+        shows = showing(s)
         if int((shows & uncovered).sum()) >= max(8, cfg.reveal * int(uncovered.sum())):
             chosen.append(s)
             need += shows
@@ -748,7 +756,7 @@ def _choose_sources(
             break
         if s in chosen:
             continue
-        shows = ~s.hole_in(box)[hp]
+        shows = showing(s)
         gain = int((shows & (need < cfg.per_pixel)).sum())
         if gain >= max(8, 0.01 * len(need)):
             chosen.append(s)
