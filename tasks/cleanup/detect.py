@@ -979,8 +979,8 @@ def detect_keeping_frames(
     landscape frame, and everything below the top 10 % of a portrait one (social captions sit mid-frame).
     Every frame feeds the subtitle scan, every ``frames // STATS_FRAMES``-th the persistence statistics, and every
     ``frames // 120``-th (fewer where they would pass :data:`KEEP_BYTES`) is held for the blend estimate.
-    Returns the detection and, where every frame was held (a clip of up to ~10 s that fits in
-    :data:`KEEP_BYTES`), the decoded frames, so the removal need not decode them again; else ``None``.
+    Returns the detection and, where every frame was held (a clip under 240 frames that fits in
+    :data:`KEEP_BYTES`, ~8-10 s), the decoded frames, so the removal need not decode them again; else ``None``.
     """
     src = open_source(path)
     if band is None:
