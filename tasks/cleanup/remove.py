@@ -732,11 +732,13 @@ def _choose_sources(
     need = np.zeros(int(hp.sum()), np.int32)
     chosen: list[_Slot] = []
     seen: dict[int, np.ndarray] = {}  # frames of one static mark or one held cue share their hole: index it once
+    ty0, ty1, tx0, tx1 = _tight(hp) or (0, 0, 0, 0)  # the hole pixels' bounding window, in row-major order
+    hp_tight = hp[ty0:ty1, tx0:tx1]
 
     def showing(s: _Slot) -> np.ndarray:
         out = seen.get(id(s.hole))
         if out is None:
-            out = seen[id(s.hole)] = ~s.hole_in(box)[hp]
+            out = seen[id(s.hole)] = ~s.hole_in(box)[ty0:ty1, tx0:tx1][hp_tight]
         return out
 
     # First the nearest frames that each show much of what no chosen frame shows yet (the gap between two cues,
